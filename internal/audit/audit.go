@@ -1,0 +1,133 @@
+// Package audit records every change Steward makes as an append-only log entry, written
+// in the same transaction as the change. Entries hold who, what, on which subject and a
+// digest of the change, never the personal data itself.
+package audit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Actor is who made a change: an API key (name and role), an operator at the command
+// line, or Steward itself.
+type Actor struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// System is the actor for changes Steward makes on its own or from the command line.
+var System = Actor{Name: "steward", Role: "system"}
+
+// Entry is one audit record. Its JSON encoding, with fields in this order and no
+// insignificant space, is the leaf that the log commits to.
+type Entry struct {
+	Action    string    `json:"action"`     // e.g. "account.put"
+	Actor     Actor     `json:"actor"`      //
+	Digest    string    `json:"digest"`     // hex SHA-256 of the change's canonical JSON
+	Fields    []string  `json:"fields"`     // names of the change's top-level fields, sorted
+	RequestID string    `json:"request_id"` // the API request that caused it, if any
+	Subject   string    `json:"subject"`    // e.g. the account ID
+	Time      time.Time `json:"time"`       // UTC
+}
+
+// Leaf returns the canonical bytes of e.
+func (e *Entry) Leaf() []byte {
+	b, err := json.Marshal(e)
+	if err != nil {
+		panic(fmt.Sprintf("audit: marshal entry: %v", err)) // only strings, a time and a slice
+	}
+	return b
+}
+
+// Store appends entries. Append must be called inside the write transaction of the
+// change the entries record (see package txn).
+type Store interface {
+	Append(ctx context.Context, entries []*Entry) error
+}
+
+// Recorder builds entries from changes and appends them.
+type Recorder struct {
+	store Store
+	now   func() time.Time
+}
+
+// NewRecorder returns a Recorder appending to store.
+func NewRecorder(store Store) *Recorder {
+	return &Recorder{store: store, now: time.Now}
+}
+
+// Change is one change to record.
+type Change struct {
+	Action  string
+	Subject string
+	Value   any      // the change's canonical form; marshalled to JSON for the digest
+	Fields  []string // the names of the fields it sets; when nil, Value's top-level keys
+}
+
+// Record appends one entry per change, with the actor and request ID carried by ctx.
+// Call it inside the change's write transaction.
+func (r *Recorder) Record(ctx context.Context, changes ...Change) error {
+	actor, reqID := FromContext(ctx)
+	now := r.now().UTC()
+	entries := make([]*Entry, len(changes))
+	for i, c := range changes {
+		canon, err := json.Marshal(c.Value)
+		if err != nil {
+			return fmt.Errorf("audit: marshal %s: %w", c.Action, err)
+		}
+		sum := sha256.Sum256(canon)
+		fields := c.Fields
+		if fields == nil {
+			fields = fieldNames(canon)
+		}
+		entries[i] = &Entry{
+			Action:    c.Action,
+			Actor:     actor,
+			Digest:    hex.EncodeToString(sum[:]),
+			Fields:    fields,
+			RequestID: reqID,
+			Subject:   c.Subject,
+			Time:      now,
+		}
+	}
+	return r.store.Append(ctx, entries)
+}
+
+// fieldNames lists the top-level keys of a JSON object, sorted; none for other values.
+func fieldNames(canon []byte) []string {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(canon, &obj) != nil {
+		return []string{}
+	}
+	names := make([]string, 0, len(obj))
+	for k := range obj {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	return names
+}
+
+type ctxKey struct{}
+
+type ctxValue struct {
+	actor     Actor
+	requestID string
+}
+
+// WithActor returns a context whose changes are attributed to actor and request ID.
+func WithActor(ctx context.Context, actor Actor, requestID string) context.Context {
+	return context.WithValue(ctx, ctxKey{}, ctxValue{actor, requestID})
+}
+
+// FromContext returns the actor and request ID set by WithActor, or System and "".
+func FromContext(ctx context.Context) (Actor, string) {
+	if v, ok := ctx.Value(ctxKey{}).(ctxValue); ok {
+		return v.actor, v.requestID
+	}
+	return System, ""
+}

@@ -1,0 +1,363 @@
+// Package sqlstore implements every Steward store on database/sql, for SQLite (the
+// embedded default, one file in WAL mode) and PostgreSQL, with the differences in a small
+// dialect shim and one set of embedded migrations.
+//
+// All writes go through DB.Write, which groups concurrent transactions into one commit:
+// SQLite runs with synchronous=FULL, so a write that returned is on disk, and the cost of
+// that sync is shared by every write that arrived while the previous one was syncing.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// or postgresql:// URL; empty means SQLite in DataDir.
+	URL string
+	// DataDir holds steward.db when URL is empty.
+	DataDir string
+	Logger  *slog.Logger
+}
+
+// DB is an open Steward database.
+type DB struct {
+	d      dialect
+	w      *sql.DB // writes: one connection on SQLite, so BEGIN never waits on a lock
+	r      *sql.DB // reads; the same pool as w on PostgreSQL
+	log    *slog.Logger
+	ops    chan *op
+	stop   chan struct{}
+	done   chan struct{}
+	closer sync.Once
+}
+
+// maxBatch caps how many transactions share one commit, so one commit's latency stays
+// bounded under a flood of writes.
+const maxBatch = 1024
+
+// Open opens the database, applies pending migrations and starts the committer.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	db := &DB{log: log, ops: make(chan *op), stop: make(chan struct{}), done: make(chan struct{})}
+	var err error
+	switch {
+	case cfg.URL == "":
+		err = db.openSQLite(cfg.DataDir)
+	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
+		err = db.openPostgres(cfg.URL)
+	default:
+		return nil, errs.E(errs.Invalid, "--db must be a postgres:// URL, or empty for SQLite in the data directory")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Ping(ctx); err != nil {
+		db.closeConns()
+		return nil, err
+	}
+	if err := db.migrate(ctx); err != nil {
+		db.closeConns()
+		return nil, err
+	}
+	go db.commitLoop()
+	return db, nil
+}
+
+func (db *DB) openSQLite(dir string) error {
+	if dir == "" {
+		return errs.E(errs.Invalid, "a data directory is required for SQLite (--data-dir)")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, "steward.db")
+	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
+	u := (&url.URL{Scheme: "file", Path: path}).String()
+	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&"+pragmas)
+	if err != nil {
+		return err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", u+"?_pragma=query_only(1)&"+pragmas)
+	if err != nil {
+		w.Close()
+		return err
+	}
+	n := max(4, 2*runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.d, db.w, db.r = sqliteDialect, w, r
+	return nil
+}
+
+func (db *DB) openPostgres(u string) error {
+	p, err := sql.Open("pgx", u)
+	if err != nil {
+		return errs.E(errs.Invalid, "--db: %v", err)
+	}
+	p.SetMaxOpenConns(32)
+	p.SetMaxIdleConns(32)
+	db.d, db.w, db.r = postgresDialect, p, p
+	return nil
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (db *DB) Dialect() string { return db.d.name }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.r.PingContext(ctx); err != nil {
+		return errs.E(errs.Unavailable, "database does not answer: %v", err)
+	}
+	return nil
+}
+
+// Close waits for pending writes to commit, then closes the database.
+func (db *DB) Close() error {
+	var err error
+	db.closer.Do(func() {
+		close(db.stop)
+		<-db.done
+		err = db.closeConns()
+	})
+	return err
+}
+
+func (db *DB) closeConns() error {
+	err := db.w.Close()
+	if db.r != db.w {
+		err = errors.Join(err, db.r.Close())
+	}
+	return err
+}
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errs.E(errs.Unavailable, "the database is closed")
+
+type txKey struct{}
+
+// op is one caller's transaction waiting for the committer.
+type op struct {
+	ctx  context.Context
+	fn   func(context.Context) error
+	done chan error
+}
+
+// Write implements txn.Runner. Transactions that arrive together share one commit; each
+// runs inside its own savepoint, so its failure undoes only its own writes.
+func (db *DB) Write(ctx context.Context, fn func(context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return fn(ctx)
+	}
+	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.ops <- o:
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-db.stop:
+		return ErrClosed
+	}
+	// Once queued, wait for the outcome even if ctx ends: the write may commit.
+	return <-o.done
+}
+
+func (db *DB) commitLoop() {
+	defer close(db.done)
+	for {
+		select {
+		case o := <-db.ops:
+			db.commitBatch(o)
+		case <-db.stop:
+			for { // commit what was queued before Close
+				select {
+				case o := <-db.ops:
+					db.commitBatch(o)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// commitBatch runs first and every transaction queued while it runs, up to maxBatch, in
+// one database transaction, commits once, and then answers each caller.
+func (db *DB) commitBatch(first *op) {
+	tx, err := db.w.BeginTx(context.Background(), nil)
+	if err != nil {
+		first.done <- fmt.Errorf("begin: %w", err)
+		return
+	}
+	var ok []*op
+	broken := error(nil)
+	run := func(o *op) {
+		if broken != nil {
+			o.done <- broken
+			return
+		}
+		err, fatal := db.runInSavepoint(tx, o)
+		switch {
+		case fatal != nil:
+			broken = fatal
+			o.done <- fatal
+		case err != nil:
+			o.done <- err
+		default:
+			ok = append(ok, o)
+		}
+	}
+	run(first)
+	for n := 1; n < maxBatch && broken == nil; n++ {
+		select {
+		case o := <-db.ops:
+			run(o)
+			continue
+		default:
+		}
+		break
+	}
+	if broken != nil {
+		tx.Rollback()
+		for _, o := range ok {
+			o.done <- broken
+		}
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("commit: %w", err)
+		db.log.Error("commit failed", "err", err, "transactions", len(ok))
+		for _, o := range ok {
+			o.done <- err
+		}
+		return
+	}
+	for _, o := range ok {
+		o.done <- nil
+	}
+}
+
+// runInSavepoint runs o.fn in a savepoint of tx. It returns fn's error, after undoing
+// fn's writes, and a fatal error when tx itself can no longer be used.
+func (db *DB) runInSavepoint(tx *sql.Tx, o *op) (err, fatal error) {
+	if err := o.ctx.Err(); err != nil {
+		return err, nil // the caller gave up before we started: do nothing
+	}
+	bg := context.Background()
+	if _, err := tx.ExecContext(bg, "SAVEPOINT op"); err != nil {
+		return nil, fmt.Errorf("savepoint: %w", err)
+	}
+	ctx := context.WithValue(context.WithoutCancel(o.ctx), txKey{}, tx)
+	err = callSafely(ctx, o.fn)
+	if err != nil {
+		if _, rerr := tx.ExecContext(bg, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
+			return nil, fmt.Errorf("rollback to savepoint: %w (after %v)", rerr, err)
+		}
+	}
+	if _, rerr := tx.ExecContext(bg, "RELEASE SAVEPOINT op"); rerr != nil {
+		return nil, fmt.Errorf("release savepoint: %w", rerr)
+	}
+	return err, nil
+}
+
+// callSafely turns a panic in fn into an error, so one bad transaction cannot take the
+// committer, and every caller waiting on it, down.
+func callSafely(ctx context.Context, fn func(context.Context) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			buf := make([]byte, 4096)
+			buf = buf[:runtime.Stack(buf, false)]
+			err = fmt.Errorf("panic in transaction: %v\n%s", p, buf)
+		}
+	}()
+	return fn(ctx)
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// reader returns the write transaction in ctx, if any, so a transaction reads its own
+// writes; otherwise the read pool.
+func (db *DB) reader(ctx context.Context) querier {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		return tx
+	}
+	return db.r
+}
+
+// writer returns the write transaction in ctx. Stores call it for every write, so a write
+// outside DB.Write fails loudly instead of committing without its audit entry.
+func (db *DB) writer(ctx context.Context) (*sql.Tx, error) {
+	tx, ok := ctx.Value(txKey{}).(*sql.Tx)
+	if !ok {
+		return nil, errors.New("sqlstore: write outside a transaction (call it inside DB.Write)")
+	}
+	return tx, nil
+}
+
+func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	tx, err := db.writer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tx.ExecContext(ctx, db.d.rebind(q), args...)
+}
+
+func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return db.reader(ctx).QueryContext(ctx, db.d.rebind(q), args...)
+}
+
+func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return db.reader(ctx).QueryRowContext(ctx, db.d.rebind(q), args...)
+}
+
+// nanos and fromNanos convert times to and from the stored form.
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// params returns "?, ?, ?" for n parameters.
+func params(n int) string { return strings.Repeat("?, ", n-1) + "?" }
+
+// placeholders returns "(?, ?, ?), (?, ?, ?)" for rows rows of cols columns.
+func placeholders(rows, cols int) string {
+	row := "(" + params(cols) + ")"
+	return strings.Repeat(row+", ", rows-1) + row
+}
+
+// Count returns the number of rows in table, for tests and status reports.
+func (db *DB) Count(ctx context.Context, table string) (int, error) {
+	switch table {
+	case "accounts", "audit_entries", "api_keys", "idempotency":
+	default:
+		return 0, fmt.Errorf("sqlstore: count: unknown table %q", table)
+	}
+	var n int
+	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
+	return n, err
+}

@@ -1,0 +1,73 @@
+package sqlstore
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// dialect is everything that differs between SQLite and PostgreSQL. Queries are written
+// once with ? placeholders and SQLite's spelling of DDL.
+type dialect struct {
+	name   string
+	ddl    *strings.Replacer // migration text to this dialect's DDL
+	rebind func(query string) string
+	unique func(err error) bool // err is a unique-constraint violation
+}
+
+var sqliteDialect = dialect{
+	name:   "sqlite",
+	ddl:    strings.NewReplacer("AUTOID", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+	rebind: func(q string) string { return q },
+	unique: func(err error) bool {
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return false
+		}
+		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	},
+}
+
+var postgresDialect = dialect{
+	name: "postgres",
+	ddl: strings.NewReplacer(
+		"AUTOID", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+		"BLOB", "BYTEA",
+	),
+	rebind: cachedRebind,
+	unique: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "23505"
+	},
+}
+
+var rebound sync.Map // query with ? → query with $n
+
+// cachedRebind turns ? placeholders into $1, $2, …; queries hold no literal '?'.
+func cachedRebind(q string) string {
+	if v, ok := rebound.Load(q); ok {
+		return v.(string)
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	s := b.String()
+	if len(q) < 4096 { // keep generated multi-row statements out of the cache
+		rebound.Store(q, s)
+	}
+	return s
+}

@@ -1,0 +1,302 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+)
+
+var ctx = context.Background()
+
+func account(id string) *accounts.Account {
+	return &accounts.Account{
+		ID: id, Region: "yn", Verified: true, Locale: "zh-CN",
+		CreatedAt:  time.Date(2011, 3, 4, 5, 6, 7, 8, time.UTC),
+		UpdatedAt:  time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC),
+		Attributes: map[string]any{"risk": 0.25, "tier": "gold", "kyc": true},
+		Linked:     []accounts.Link{{Service: "game", Account: "g-" + id}},
+	}
+}
+
+func countRows(t *testing.T, db *sqlstore.DB, table string) int {
+	t.Helper()
+	n, err := db.Count(ctx, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestAccounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := db.Accounts()
+		var created bool
+		err := db.Write(ctx, func(ctx context.Context) (err error) {
+			created, err = s.Put(ctx, account("a1"))
+			return err
+		})
+		if err != nil || !created {
+			t.Fatalf("first put: created=%v err=%v", created, err)
+		}
+		got, err := s.Get(ctx, "a1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := account("a1")
+		if fmt.Sprint(got) != fmt.Sprint(want) || !got.CreatedAt.Equal(want.CreatedAt) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, want)
+		}
+
+		changed := account("a1")
+		changed.Region, changed.Verified = "gd", false
+		err = db.Write(ctx, func(ctx context.Context) (err error) {
+			created, err = s.Put(ctx, changed)
+			return err
+		})
+		if err != nil || created {
+			t.Fatalf("replace: created=%v err=%v", created, err)
+		}
+		if got, _ := s.Get(ctx, "a1"); got.Region != "gd" || got.Verified {
+			t.Fatalf("replace not stored: %+v", got)
+		}
+
+		if _, err := s.Get(ctx, "nobody"); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("missing account: got %v, want not_found", err)
+		}
+	})
+}
+
+func TestAccountsPutManyAndList(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := db.Accounts()
+		var batch []*accounts.Account
+		for i := range 1234 { // more than two statements' worth, and a partial one
+			a := account(fmt.Sprintf("acct-%05d", i))
+			if i%3 == 0 {
+				a.Region = "gd"
+			}
+			batch = append(batch, a)
+		}
+		put := func(as []*accounts.Account) int {
+			var n int
+			if err := db.Write(ctx, func(ctx context.Context) (err error) {
+				n, err = s.PutMany(ctx, as)
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		if n := put(batch[:600]); n != 600 {
+			t.Fatalf("created %d, want 600", n)
+		}
+		if n := put(batch); n != 634 {
+			t.Fatalf("created %d, want 634 (600 replaced)", n)
+		}
+
+		var seen []string
+		after := ""
+		for {
+			page, err := s.List(ctx, accounts.Filter{Region: "gd", After: after, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page) == 0 {
+				break
+			}
+			for _, a := range page {
+				if a.Region != "gd" {
+					t.Fatalf("filter leaked %s in %s", a.ID, a.Region)
+				}
+				seen = append(seen, a.ID)
+			}
+			after = page[len(page)-1].ID
+		}
+		if len(seen) != 412 {
+			t.Fatalf("listed %d accounts in gd, want 412", len(seen))
+		}
+		for i := 1; i < len(seen); i++ {
+			if seen[i] <= seen[i-1] {
+				t.Fatalf("not in ID order: %s after %s", seen[i], seen[i-1])
+			}
+		}
+	})
+}
+
+func TestWriteOutsideTransactionFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		if _, err := db.Accounts().Put(ctx, account("a1")); err == nil {
+			t.Fatal("a write outside DB.Write succeeded; it must fail so no change escapes its audit entry")
+		}
+	})
+}
+
+// Many concurrent transactions share commits; the ones that fail leave no trace and do
+// not undo the others.
+func TestGroupCommitIsolatesFailures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := db.Accounts()
+		rec := audit.NewRecorder(db.Audit())
+		var wg sync.WaitGroup
+		errc := make(chan error, 200)
+		for i := range 200 {
+			wg.Go(func() {
+				err := db.Write(ctx, func(ctx context.Context) error {
+					a := account(fmt.Sprintf("g-%03d", i))
+					if _, err := s.Put(ctx, a); err != nil {
+						return err
+					}
+					if err := rec.Record(ctx, audit.Change{Action: "account.put", Subject: a.ID, Value: a}); err != nil {
+						return err
+					}
+					if i%4 == 0 {
+						return errs.E(errs.Invalid, "refused %d", i)
+					}
+					return nil
+				})
+				if (err != nil) != (i%4 == 0) {
+					errc <- fmt.Errorf("transaction %d: err=%v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Error(err)
+		}
+		if n := countRows(t, db, "accounts"); n != 150 {
+			t.Errorf("accounts: %d rows, want 150", n)
+		}
+		if n := countRows(t, db, "audit_entries"); n != 150 {
+			t.Errorf("audit entries: %d rows, want 150 (one per committed change)", n)
+		}
+	})
+}
+
+func TestWritePanicIsAnError(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		err := db.Write(ctx, func(ctx context.Context) error {
+			if _, err := db.Accounts().Put(ctx, account("p1")); err != nil {
+				return err
+			}
+			panic("boom")
+		})
+		if err == nil {
+			t.Fatal("panic was not reported")
+		}
+		if _, err := db.Accounts().Get(ctx, "p1"); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("write before the panic survived: %v", err)
+		}
+		if err := db.Write(ctx, func(ctx context.Context) error { return nil }); err != nil {
+			t.Fatalf("committer is broken after a panic: %v", err)
+		}
+	})
+}
+
+func TestKeys(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ring := auth.NewKeyring(db.Keys(), db, audit.NewRecorder(db.Audit()))
+		secret, k, err := ring.Create(ctx, auth.Reviewer, "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ring.Authenticate(ctx, secret)
+		if err != nil || got.ID != k.ID || got.Role != auth.Reviewer || got.Name != "alice" {
+			t.Fatalf("authenticate: %+v, %v", got, err)
+		}
+		if _, _, err := ring.Create(ctx, auth.Admin, "alice"); errs.CodeOf(err) != errs.Conflict {
+			t.Fatalf("duplicate name: %v, want conflict", err)
+		}
+		if _, err := ring.Authenticate(ctx, secret+"x"); errs.CodeOf(err) != errs.Unauthorized {
+			t.Fatalf("wrong secret: %v, want unauthorized", err)
+		}
+		if n := countRows(t, db, "audit_entries"); n != 1 {
+			t.Fatalf("audit entries: %d, want 1 (the refused duplicate leaves none)", n)
+		}
+	})
+}
+
+func TestIdempotency(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := db.Idempotency()
+		rec := &idempotency.Record{Principal: "k1", Key: "abc", RequestHash: []byte{1, 2}, Status: 201, Body: []byte(`{"a":1}`), CreatedAt: time.Now()}
+		if err := db.Write(ctx, func(ctx context.Context) error { return s.Save(ctx, rec) }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Lookup(ctx, "k1", "abc")
+		if err != nil || got == nil || got.Status != 201 || string(got.Body) != `{"a":1}` {
+			t.Fatalf("lookup: %+v %v", got, err)
+		}
+		if got, err := s.Lookup(ctx, "k2", "abc"); got != nil || err != nil {
+			t.Fatalf("keys must be scoped to their principal: %+v %v", got, err)
+		}
+		err = db.Write(ctx, func(ctx context.Context) error { return s.Save(ctx, rec) })
+		if errs.CodeOf(err) != errs.Conflict {
+			t.Fatalf("second save: %v, want conflict", err)
+		}
+	})
+}
+
+func TestMigrateTwiceChangesNothing(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		st, err := db.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Applied) != 0 || st.Version == 0 {
+			t.Fatalf("second migrate: %+v, want nothing applied", st)
+		}
+	})
+}
+
+func TestCloseCommitsQueuedWrites(t *testing.T) {
+	cfg := storetest.Config(t, "sqlite")
+	db, err := sqlstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var committed sync.Map
+	for i := range 50 {
+		wg.Go(func() {
+			err := db.Write(ctx, func(ctx context.Context) error {
+				_, err := db.Accounts().Put(ctx, account(fmt.Sprintf("c-%02d", i)))
+				return err
+			})
+			if err == nil {
+				committed.Store(i, true)
+			} else if !errors.Is(err, sqlstore.ErrClosed) {
+				t.Errorf("write %d: %v", i, err)
+			}
+		})
+	}
+	time.Sleep(time.Millisecond)
+	db.Close()
+	wg.Wait()
+	n := 0
+	committed.Range(func(any, any) bool { n++; return true })
+	if err := db.Write(ctx, func(context.Context) error { return nil }); !errors.Is(err, sqlstore.ErrClosed) {
+		t.Fatalf("write after close: %v", err)
+	}
+	// Every write either committed or was told the database closed; none hangs, and
+	// every one that was told it committed is there after reopening.
+	db, err = sqlstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := countRows(t, db, "accounts"); got != n {
+		t.Fatalf("%d accounts after reopening, %d writes reported committed", got, n)
+	}
+}
