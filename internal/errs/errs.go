@@ -18,6 +18,7 @@ const (
 	Conflict     Code = "conflict"     // the request clashes with the current state
 	Unauthorized Code = "unauthorized" // no credentials, or unknown ones
 	Forbidden    Code = "forbidden"    // known caller, not allowed to do this
+	Mismatch     Code = "mismatch"     // an idempotency key reused with another request
 	TooLarge     Code = "too_large"    // the request body or a list is over its limit
 	Unavailable  Code = "unavailable"  // a dependency (the database) does not answer
 	Internal     Code = "internal"     // a bug or an unexpected failure; details are logged, not shown

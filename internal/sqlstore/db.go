@@ -90,7 +90,10 @@ func (db *DB) openSQLite(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	path := filepath.Join(dir, "steward.db")
+	path, err := filepath.Abs(filepath.Join(dir, "steward.db"))
+	if err != nil {
+		return err
+	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	u := (&url.URL{Scheme: "file", Path: path}).String()
 	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&"+pragmas)

@@ -1,0 +1,184 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+// accountBody is the body of PUT /v1/accounts/{id}. created_at is a string so that a bad
+// time is reported against its field.
+type accountBody struct {
+	ID         string          `json:"id,omitempty"` // optional; must match the path
+	Region     string          `json:"region"`
+	Verified   bool            `json:"verified"`
+	CreatedAt  string          `json:"created_at"` // RFC 3339
+	Locale     string          `json:"locale"`
+	Attributes map[string]any  `json:"attributes,omitempty"`
+	Linked     []accounts.Link `json:"linked,omitempty"`
+}
+
+// importLine is one line of an import: an account body with its ID.
+type importLine = accountBody
+
+type accountReply = accounts.Account
+
+type accountPage struct {
+	Accounts []*accounts.Account `json:"accounts"`
+	Next     string              `json:"next,omitempty"` // cursor of the next page; absent on the last
+}
+
+type importReply = accounts.ImportResult
+
+// toAccount checks what JSON decoding cannot and returns the account.
+func (b *accountBody) toAccount(id string) (*accounts.Account, error) {
+	if b.ID != "" && b.ID != id {
+		return nil, errs.Field("id", "%q does not match the account ID in the path", b.ID)
+	}
+	a := &accounts.Account{ID: id, Region: b.Region, Verified: b.Verified, Locale: b.Locale, Attributes: b.Attributes, Linked: b.Linked}
+	if b.CreatedAt == "" {
+		return nil, errs.Field("created_at", "is required (RFC 3339)")
+	}
+	t, err := time.Parse(time.RFC3339Nano, b.CreatedAt)
+	if err != nil {
+		return nil, errs.Field("created_at", "must be an RFC 3339 time such as 2024-05-01T08:00:00Z")
+	}
+	a.CreatedAt = t
+	return a, nil
+}
+
+func (s *server) putAccount(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	id := r.PathValue("id")
+	if err := accounts.CheckID("id", id); err != nil {
+		return nil, err
+	}
+	var b accountBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
+	}
+	a, err := b.toAccount(id)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (int, any, error) {
+		created, err := s.Accounts.Put(ctx, a)
+		if err != nil {
+			return 0, nil, err
+		}
+		if created {
+			return http.StatusCreated, a, nil
+		}
+		return http.StatusOK, a, nil
+	}, nil
+}
+
+func (s *server) getAccount(r *http.Request) (int, any, error) {
+	a, err := s.Accounts.Get(r.Context(), r.PathValue("id"))
+	return http.StatusOK, a, err
+}
+
+func (s *server) listAccounts(r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	f := accounts.Filter{Region: q.Get("region"), Limit: 100}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return 0, nil, errs.Field("limit", "must be an integer from 1 to 1000")
+		}
+		f.Limit = n
+	}
+	if c := q.Get("cursor"); c != "" {
+		after, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || !accounts.ValidID(string(after)) {
+			return 0, nil, errs.Field("cursor", "is not a cursor this API gave out")
+		}
+		f.After = string(after)
+	}
+	want := f.Limit
+	f.Limit++ // one more tells whether there is a next page
+	as, err := s.Accounts.List(r.Context(), f)
+	if err != nil {
+		return 0, nil, err
+	}
+	page := accountPage{Accounts: as}
+	if len(as) > want {
+		page.Accounts = as[:want]
+		page.Next = base64.RawURLEncoding.EncodeToString([]byte(as[want-1].ID))
+	}
+	if page.Accounts == nil {
+		page.Accounts = []*accounts.Account{}
+	}
+	return http.StatusOK, page, nil
+}
+
+// importAccounts decodes an NDJSON body, one account per line (blank lines are skipped),
+// and imports it all or nothing.
+func (s *server) importAccounts(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	as := make([]*accounts.Account, 0, bytes.Count(body, []byte{'\n'})+1)
+	var fs errs.Fields
+	line := 0
+	for len(body) > 0 && len(fs) < 100 {
+		var raw []byte
+		raw, body, _ = bytes.Cut(body, []byte{'\n'})
+		line++
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			continue
+		}
+		if len(as) == accounts.MaxImport {
+			return nil, errs.E(errs.TooLarge, "at most %d accounts per import; split the file (steward accounts import does)", accounts.MaxImport)
+		}
+		prefix := "line " + strconv.Itoa(line) + ": "
+		var b importLine
+		if err := decodeJSON(raw, &b); err != nil {
+			fs = append(fs, fieldsOf(err).Prefix(prefix)...)
+			continue
+		}
+		if b.ID == "" {
+			fs.Add(prefix+"id", "is required")
+			continue
+		}
+		a, err := b.toAccount(b.ID)
+		if err != nil {
+			fs = append(fs, fieldsOf(err).Prefix(prefix)...)
+			continue
+		}
+		as = append(as, a)
+	}
+	if err := fs.Err(); err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, errs.Field("body", "no accounts: send one JSON object per line")
+	}
+	return func(ctx context.Context) (int, any, error) {
+		res, err := s.Accounts.Import(ctx, as)
+		return http.StatusOK, res, err
+	}, nil
+}
+
+// fieldsOf returns the field failures of an Invalid error.
+func fieldsOf(err error) errs.Fields {
+	if e, ok := err.(*errs.Error); ok && len(e.Fields) > 0 {
+		return e.Fields
+	}
+	return errs.Fields{{Field: "body", Message: err.Error()}}
+}
+
+type health struct {
+	Status  string `json:"status"`
+	Version string `json:"version"`
+}
+
+func (s *server) health(r *http.Request) (int, any, error) {
+	if err := s.Ping(r.Context()); err != nil {
+		return 0, nil, errs.E(errs.Unavailable, "the database does not answer")
+	}
+	return http.StatusOK, health{Status: "ok", Version: s.Version}, nil
+}

@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+// Body size limits. Import bodies are NDJSON of up to accounts.MaxImport lines.
+const (
+	maxJSONBody   = 1 << 20
+	maxImportBody = 256 << 20
+)
+
+// readBody reads the whole request body, up to limit bytes. Returns errs.TooLarge past it.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, errs.E(errs.Invalid, "cannot read the request body: %v", err)
+	}
+	if int64(len(b)) > limit {
+		return nil, errs.E(errs.TooLarge, "the request body is over %d bytes", limit)
+	}
+	return b, nil
+}
+
+// decodeJSON decodes exactly one JSON value from b into v, refusing unknown fields, and
+// turns every failure into an errs.Invalid naming the field at fault.
+func decodeJSON(b []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return errs.Field("body", "unexpected data after the JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.Is(err, io.EOF):
+		return errs.Field("body", "is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return errs.Field("body", "malformed JSON: unexpected end")
+	case errors.As(err, &syntax):
+		return errs.Field("body", "malformed JSON at byte %d: %s", syntax.Offset, syntax.Error())
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return errs.Field(field, "must be %s, not %s", jsonKind(typ.Type), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return errs.Field(name, "unknown field")
+	}
+	return errs.Field("body", "invalid JSON: %v", err)
+}
+
+// jsonKind names the JSON type that decodes into t.
+func jsonKind(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "a boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return fmt.Sprintf("a %s", t)
+}

@@ -1,0 +1,62 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/stewardhq/steward/internal/auth"
+)
+
+// route is one API route: who may call it, what it does, and how it is documented.
+type route struct {
+	Method  string
+	Path    string      // a net/http pattern path, with {name} wildcards
+	Roles   []auth.Role // who may call it; empty with Public
+	Public  bool        // no key needed
+	Summary string
+	Query   []param // query parameters, for the OpenAPI document
+	Request any     // a value of the request body's type, for the OpenAPI document
+	Reply   any     // a value of the success body's type, for the OpenAPI document
+	Status  int     // the success status (200 when zero)
+	MaxBody int64   // request body limit for writes (maxJSONBody when zero)
+
+	// Exactly one of these serves the route.
+	handle handler
+	write  writeHandler
+	raw    http.HandlerFunc
+}
+
+type param struct {
+	Name, Type, Description string
+}
+
+func (rt route) maxBody() int64 {
+	if rt.MaxBody > 0 {
+		return rt.MaxBody
+	}
+	return maxJSONBody
+}
+
+var (
+	staff       = auth.Staff
+	accountsW   = []auth.Role{auth.Service, auth.Admin}
+	pageParams  = []param{{"cursor", "string", "the next value of the previous page"}, {"limit", "integer", "page size, 1 to 1000 (default 100)"}}
+	regionParam = param{"region", "string", "only accounts in this region"}
+)
+
+// routes lists every route of the API and the roles that may call it.
+func (s *server) routes() []route {
+	return []route{
+		{Method: "GET", Path: "/healthz", Public: true, Summary: "Answers 200 when the database answers.", Reply: health{}, handle: s.health},
+		{Method: "GET", Path: "/metrics", Public: true, Summary: "Prometheus metrics.", raw: s.metricsHandler().ServeHTTP},
+		{Method: "GET", Path: "/openapi.json", Public: true, Summary: "This API's OpenAPI 3.1 document.", raw: s.serveOpenAPI},
+
+		{Method: "PUT", Path: "/v1/accounts/{id}", Roles: accountsW, Summary: "Creates (201) or replaces (200) an account.",
+			Request: accountBody{}, Reply: accountReply{}, Status: http.StatusCreated, write: s.putAccount},
+		{Method: "GET", Path: "/v1/accounts/{id}", Roles: staff, Summary: "Returns an account.", Reply: accountReply{}, handle: s.getAccount},
+		{Method: "GET", Path: "/v1/accounts", Roles: staff, Summary: "Lists accounts in ID order, a page at a time.",
+			Query: append([]param{regionParam}, pageParams...), Reply: accountPage{}, handle: s.listAccounts},
+		{Method: "POST", Path: "/v1/accounts:import", Roles: accountsW, MaxBody: maxImportBody,
+			Summary: "Creates or replaces up to 100,000 accounts given as NDJSON, all or nothing.",
+			Request: importLine{}, Reply: importReply{}, write: s.importAccounts},
+	}
+}

@@ -1,0 +1,294 @@
+// Package httpapi serves Steward's JSON API under /v1: authentication by bearer key and
+// role, RFC 9457 problem details for every error, idempotent writes, Prometheus metrics,
+// one log line per request, and an OpenAPI document generated from the route table.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"crypto/sha256"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/txn"
+)
+
+// Deps is what the API serves.
+type Deps struct {
+	Accounts    *accounts.Service
+	Keys        *auth.Keyring
+	Idempotency idempotency.Store
+	Tx          txn.Runner
+	Ping        func(context.Context) error // reports whether the database answers
+	Logger      *slog.Logger
+	Version     string
+}
+
+// server holds the dependencies the handlers share.
+type server struct {
+	Deps
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	registry *prometheus.Registry
+}
+
+// NewHandler returns the API's HTTP handler.
+func NewHandler(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &server{Deps: d, registry: prometheus.NewRegistry()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "steward_http_requests_total", Help: "HTTP requests by route and status.",
+	}, []string{"route", "status"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "steward_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
+	}, []string{"route"})
+	s.registry.MustRegister(s.requests, s.duration,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+	}
+	mux.Handle("/", s.wrap(route{Method: "", Path: "/", Public: true, handle: func(r *http.Request) (int, any, error) {
+		return 0, nil, errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path)
+	}}))
+	return mux
+}
+
+// handler is a JSON route's work: the status and body to answer, or an error.
+type handler func(r *http.Request) (status int, body any, err error)
+
+// writeHandler is a write route's work, split so the request body is decoded and checked
+// before the write transaction starts; apply runs inside it.
+type writeHandler func(r *http.Request, body []byte) (apply func(ctx context.Context) (status int, resp any, err error), err error)
+
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// wrap gives a route everything routes share: request ID, recovery, authentication and
+// role check, metrics and the log line.
+func (s *server) wrap(rt route) http.Handler {
+	label := rt.Method + " " + rt.Path
+	if rt.Method == "" {
+		label = "unmatched"
+	}
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		reqID := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(reqID) {
+			reqID = uuid.Must(uuid.NewV7()).String()
+		}
+		rw.Header().Set("X-Request-Id", reqID)
+		w := &statusWriter{ResponseWriter: rw}
+		var key *auth.Key
+		defer func() {
+			if p := recover(); p != nil {
+				s.Logger.Error("panic", "request_id", reqID, "panic", p)
+				if w.status == 0 {
+					writeProblem(w, problemFor(errs.E(errs.Internal, "panic: %v", p), reqID, s.Logger))
+				}
+			}
+			d := time.Since(start)
+			status := strconv.Itoa(w.status)
+			s.requests.WithLabelValues(label, status).Inc()
+			s.duration.WithLabelValues(label).Observe(d.Seconds())
+			attrs := []any{"method", r.Method, "route", label, "path", r.URL.Path, "status", w.status,
+				"duration_ms", float64(d.Microseconds()) / 1000, "request_id", reqID}
+			if key != nil {
+				attrs = append(attrs, "key", key.Name, "role", key.Role)
+			}
+			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", argsToAttrs(attrs)...)
+		}()
+
+		ctx := r.Context()
+		if !rt.Public {
+			var err error
+			key, err = s.authenticate(r, rt)
+			if err != nil {
+				writeProblem(w, problemFor(err, reqID, s.Logger))
+				return
+			}
+			ctx = audit.WithActor(ctx, audit.Actor{Name: key.Name, Role: string(key.Role)}, reqID)
+		}
+		r = r.WithContext(ctx)
+		switch {
+		case rt.raw != nil:
+			rt.raw(w, r)
+		case rt.write != nil:
+			s.serveWrite(w, r, rt, key, reqID)
+		default:
+			status, body, err := rt.handle(r)
+			if err != nil {
+				writeProblem(w, problemFor(err, reqID, s.Logger))
+				return
+			}
+			writeJSON(w, status, body)
+		}
+	})
+}
+
+func argsToAttrs(args []any) []slog.Attr {
+	out := make([]slog.Attr, 0, len(args)/2)
+	for i := 0; i+1 < len(args); i += 2 {
+		out = append(out, slog.Any(args[i].(string), args[i+1]))
+	}
+	return out
+}
+
+// authenticate checks the bearer key and the route's roles. Returns errs.Unauthorized
+// for a missing or unknown key and errs.Forbidden for a role the route does not allow.
+func (s *server) authenticate(r *http.Request, rt route) (*auth.Key, error) {
+	h := r.Header.Get("Authorization")
+	secret, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok || secret == "" {
+		return nil, errs.E(errs.Unauthorized, "an API key is required: Authorization: Bearer KEY")
+	}
+	key, err := s.Keys.Authenticate(r.Context(), strings.TrimSpace(secret))
+	if err != nil {
+		return nil, err
+	}
+	for _, role := range rt.Roles {
+		if key.Role == role {
+			return key, nil
+		}
+	}
+	return nil, errs.E(errs.Forbidden, "role %s may not %s %s (allowed: %v)", key.Role, rt.Method, rt.Path, rt.Roles)
+}
+
+var idemKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
+
+// serveWrite runs a write route. With an Idempotency-Key, the change and the record of its
+// answer commit in one transaction: a retry with the same key and request gets the first
+// answer back and changes nothing; the same key with another request is refused.
+func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, key *auth.Key, reqID string) {
+	fail := func(err error) { writeProblem(w, problemFor(err, reqID, s.Logger)) }
+	idemKey := r.Header.Get("Idempotency-Key")
+	if idemKey != "" && !idemKeyPattern.MatchString(idemKey) {
+		fail(errs.Field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
+		return
+	}
+	body, err := readBody(r, rt.maxBody())
+	if err != nil {
+		fail(err)
+		return
+	}
+	ctx := r.Context()
+	if idemKey == "" {
+		apply, err := rt.write(r, body)
+		if err != nil {
+			fail(err)
+			return
+		}
+		status, resp, err := apply(ctx)
+		if err != nil {
+			fail(err)
+			return
+		}
+		writeJSON(w, status, resp)
+		return
+	}
+
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
+	h.Write(body)
+	sum := h.Sum(nil)
+	if prev, err := s.Idempotency.Lookup(ctx, key.ID, idemKey); err != nil || prev != nil {
+		if err != nil {
+			fail(err)
+		} else {
+			s.replay(w, prev, sum, idemKey, fail)
+		}
+		return
+	}
+	apply, err := rt.write(r, body)
+	if err != nil {
+		fail(err)
+		return
+	}
+	var rec, prev *idempotency.Record
+	err = s.Tx.Write(ctx, func(ctx context.Context) (err error) {
+		// Another request with this key may have committed since the lookup above.
+		if prev, err = s.Idempotency.Lookup(ctx, key.ID, idemKey); err != nil || prev != nil {
+			return err
+		}
+		status, resp, err := apply(ctx)
+		if err != nil {
+			return err
+		}
+		b, err := json.Marshal(resp)
+		if err != nil {
+			return err
+		}
+		rec = &idempotency.Record{Principal: key.ID, Key: idemKey, RequestHash: sum, Status: status,
+			Body: append(b, '\n'), CreatedAt: time.Now().UTC()}
+		return s.Idempotency.Save(ctx, rec)
+	})
+	if errs.CodeOf(err) == errs.Conflict && rec != nil {
+		// Another process committed this key between our lookup and our save.
+		prev, err = s.Idempotency.Lookup(ctx, key.ID, idemKey)
+		if err == nil && prev == nil {
+			err = errs.E(errs.Conflict, "Idempotency-Key %q is in use by a concurrent request", idemKey)
+		}
+	}
+	switch {
+	case err != nil:
+		fail(err)
+	case prev != nil:
+		s.replay(w, prev, sum, idemKey, fail)
+	default:
+		writeBody(w, rec.Status, "application/json", rec.Body)
+	}
+}
+
+func (s *server) replay(w http.ResponseWriter, prev *idempotency.Record, sum []byte, idemKey string, fail func(error)) {
+	if !bytes.Equal(prev.RequestHash, sum) {
+		fail(errs.E(errs.Mismatch, "Idempotency-Key %q was used before with a different request", idemKey))
+		return
+	}
+	w.Header().Set("Idempotent-Replayed", "true")
+	writeBody(w, prev.Status, "application/json", prev.Body)
+}
+
+// metricsHandler serves this handler's Prometheus registry.
+func (s *server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})
+}
