@@ -6,8 +6,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"crypto/sha256"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"regexp"
