@@ -14,16 +14,18 @@ import (
 // dialect is everything that differs between SQLite and PostgreSQL. Queries are written
 // once with ? placeholders and SQLite's spelling of DDL.
 type dialect struct {
-	name   string
-	ddl    *strings.Replacer // migration text to this dialect's DDL
-	rebind func(query string) string
-	unique func(err error) bool // err is a unique-constraint violation
+	name       string
+	committers int               // goroutines committing writes (see DB.commitLoop)
+	ddl        *strings.Replacer // migration text to this dialect's DDL
+	rebind     func(query string) string
+	unique     func(err error) bool // err is a unique-constraint violation
 }
 
 var sqliteDialect = dialect{
-	name:   "sqlite",
-	ddl:    strings.NewReplacer("AUTOID", "INTEGER PRIMARY KEY AUTOINCREMENT"),
-	rebind: func(q string) string { return q },
+	name:       "sqlite",
+	committers: 1,
+	ddl:        strings.NewReplacer("AUTOID", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+	rebind:     func(q string) string { return q },
 	unique: func(err error) bool {
 		var e *sqlite.Error
 		if !errors.As(err, &e) {
@@ -34,7 +36,8 @@ var sqliteDialect = dialect{
 }
 
 var postgresDialect = dialect{
-	name: "postgres",
+	name:       "postgres",
+	committers: 8,
 	ddl: strings.NewReplacer(
 		"AUTOID", "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
 		"BLOB", "BYTEA",
