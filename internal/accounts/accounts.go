@@ -74,8 +74,9 @@ func (a *Account) Validate() error {
 	}
 	if a.CreatedAt.IsZero() {
 		fs.Add("created_at", "is required (RFC 3339)")
-	} else if a.CreatedAt.Year() < 1970 || a.CreatedAt.Year() > 9999 {
-		fs.Add("created_at", "must be between 1970 and 9999")
+	} else if a.CreatedAt.Year() < 1970 || a.CreatedAt.Year() > 2261 {
+		// Stores keep times as int64 nanoseconds since 1970, which end in April 2262.
+		fs.Add("created_at", "must be between 1970 and 2261")
 	}
 	if a.Locale != "en" && a.Locale != "zh-CN" {
 		fs.Add("locale", "must be one of %q", Locales)

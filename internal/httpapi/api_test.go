@@ -1,0 +1,252 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/sqlstore"
+)
+
+// testAPI is the real handler over a real database, wired as cmd/steward wires it, with
+// one API key per role.
+type testAPI struct {
+	db      *sqlstore.DB
+	handler http.Handler
+	keys    map[auth.Role]string // the secret of each role's key
+}
+
+// newTestAPI builds the API over db and creates one key per role.
+func newTestAPI(tb testing.TB, db *sqlstore.DB) *testAPI {
+	tb.Helper()
+	return newTestAPIAudit(tb, db, db.Audit())
+}
+
+// newTestAPIAudit is newTestAPI with account changes audited to log.
+func newTestAPIAudit(tb testing.TB, db *sqlstore.DB, log audit.Store) *testAPI {
+	tb.Helper()
+	rec := audit.NewRecorder(db.Audit())
+	keyring := auth.NewKeyring(db.Keys(), db, rec)
+	a := &testAPI{
+		db: db,
+		handler: NewHandler(Deps{
+			Accounts:    accounts.NewService(db.Accounts(), db, audit.NewRecorder(log)),
+			Keys:        keyring,
+			Idempotency: db.Idempotency(),
+			Tx:          db,
+			Ping:        db.Ping,
+			Version:     "test",
+		}),
+		keys: map[auth.Role]string{},
+	}
+	for _, role := range auth.Roles {
+		a.keys[role] = a.newKey(tb, keyring, role)
+	}
+	return a
+}
+
+func (a *testAPI) newKey(tb testing.TB, keyring *auth.Keyring, role auth.Role) string {
+	tb.Helper()
+	secret, _, err := keyring.Create(context.Background(), role, "")
+	if err != nil {
+		tb.Fatalf("create %s key: %v", role, err)
+	}
+	return secret
+}
+
+// tableRoutes returns the route table. Its handlers are never called: the table is read
+// for its methods, paths and roles only.
+func tableRoutes() []route {
+	return (&server{registry: prometheus.NewRegistry()}).routes()
+}
+
+// request is one call to the API.
+type request struct {
+	method, target string
+	key            string // the bearer secret; none when empty
+	body           string
+	header         http.Header
+}
+
+// do serves req and returns the recorded answer.
+func (a *testAPI) do(tb testing.TB, req request) *httptest.ResponseRecorder {
+	tb.Helper()
+	var body io.Reader
+	if req.body != "" {
+		body = strings.NewReader(req.body)
+	}
+	r := httptest.NewRequest(req.method, req.target, body)
+	if req.key != "" {
+		r.Header.Set("Authorization", "Bearer "+req.key)
+	}
+	for k, vs := range req.header {
+		r.Header[k] = vs
+	}
+	w := httptest.NewRecorder()
+	a.handler.ServeHTTP(w, r)
+	return w
+}
+
+// put sends PUT /v1/accounts/{id} with the service key.
+func (a *testAPI) put(tb testing.TB, id, body string) *httptest.ResponseRecorder {
+	tb.Helper()
+	return a.do(tb, request{method: "PUT", target: "/v1/accounts/" + id, key: a.keys[auth.Service], body: body})
+}
+
+// get sends GET target with the agent key (any staff role may read).
+func (a *testAPI) get(tb testing.TB, target string) *httptest.ResponseRecorder {
+	tb.Helper()
+	return a.do(tb, request{method: "GET", target: target, key: a.keys[auth.Agent]})
+}
+
+// importBody sends POST /v1/accounts:import with the service key.
+func (a *testAPI) importBody(tb testing.TB, ndjson string) *httptest.ResponseRecorder {
+	tb.Helper()
+	return a.do(tb, request{method: "POST", target: "/v1/accounts:import", key: a.keys[auth.Service], body: ndjson})
+}
+
+// rows counts the rows every write touches.
+type rows struct{ accounts, audit, idempotency int }
+
+func (r rows) String() string {
+	return fmt.Sprintf("%d accounts, %d audit entries, %d idempotency records", r.accounts, r.audit, r.idempotency)
+}
+
+func (a *testAPI) rows(tb testing.TB) rows {
+	tb.Helper()
+	var r rows
+	for table, n := range map[string]*int{"accounts": &r.accounts, "audit_entries": &r.audit, "idempotency": &r.idempotency} {
+		c, err := a.db.Count(context.Background(), table)
+		if err != nil {
+			tb.Fatalf("count %s: %v", table, err)
+		}
+		*n = c
+	}
+	return r
+}
+
+// wantRows fails unless the row counts are want.
+func (a *testAPI) wantRows(tb testing.TB, want rows) {
+	tb.Helper()
+	if got := a.rows(tb); got != want {
+		tb.Fatalf("rows: got %v, want %v", got, want)
+	}
+}
+
+// wantStatus fails unless w answered status.
+func wantStatus(tb testing.TB, w *httptest.ResponseRecorder, status int) {
+	tb.Helper()
+	if w.Code != status {
+		tb.Fatalf("status %d, want %d; body: %s", w.Code, status, w.Body)
+	}
+}
+
+// wantProblem checks that w is an RFC 9457 problem with status and, when field is not
+// empty, a validation error naming field. It returns the problem.
+func wantProblem(tb testing.TB, w *httptest.ResponseRecorder, status int, field string) Problem {
+	tb.Helper()
+	wantStatus(tb, w, status)
+	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+		tb.Fatalf("Content-Type %q, want application/problem+json", ct)
+	}
+	var p Problem
+	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		tb.Fatalf("problem body %s: %v", w.Body, err)
+	}
+	if p.Status != status || p.Title != http.StatusText(status) || p.Detail == "" ||
+		!strings.HasPrefix(p.Type, "urn:steward:problem:") {
+		tb.Fatalf("problem lacks type, title, status or detail: %+v", p)
+	}
+	if want := ProblemType(codeOfStatus(status)); p.Type != want {
+		tb.Fatalf("problem type %q, want %q", p.Type, want)
+	}
+	if field != "" && !slices.ContainsFunc(p.Errors, func(e errs.FieldError) bool { return e.Field == field }) {
+		tb.Fatalf("problem does not name field %q: %+v", field, p.Errors)
+	}
+	for _, e := range p.Errors {
+		if e.Field == "" || e.Message == "" {
+			tb.Fatalf("field error without field or message: %+v", p.Errors)
+		}
+	}
+	return p
+}
+
+// codeOfStatus inverts the statuses table; each status there has one code.
+func codeOfStatus(status int) errs.Code {
+	for code, s := range statuses {
+		if s == status {
+			return code
+		}
+	}
+	return ""
+}
+
+// decode decodes w's JSON body into a value of type T, failing the test on error.
+func decode[T any](tb testing.TB, w *httptest.ResponseRecorder) T {
+	tb.Helper()
+	var v T
+	if ct := w.Header().Get("Content-Type"); ct != "application/json" {
+		tb.Fatalf("Content-Type %q, want application/json; body: %s", ct, w.Body)
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &v); err != nil {
+		tb.Fatalf("decode %s: %v", w.Body, err)
+	}
+	return v
+}
+
+// accountFields returns the fields of a valid PUT body.
+func accountFields() map[string]any {
+	return map[string]any{
+		"region":     "yn",
+		"verified":   true,
+		"created_at": "2021-03-04T05:06:07Z",
+		"locale":     "zh-CN",
+		"attributes": map[string]any{"tier": "gold", "risk": 0.25, "kyc": true},
+		"linked":     []any{map[string]any{"service": "game", "account": "g-1"}},
+	}
+}
+
+// absent, as a value in with's changes, removes the field.
+var absent = &struct{ absent bool }{}
+
+// with returns a valid PUT body with changes applied: each key set to its value, or
+// removed when the value is absent.
+func with(changes map[string]any) string {
+	m := accountFields()
+	maps.Copy(m, changes)
+	maps.DeleteFunc(m, func(_ string, v any) bool { return v == absent })
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// validBody is a valid PUT body.
+var validBody = with(nil)
+
+// ndjson returns an import body of n accounts with IDs prefix0 … prefix(n-1), in region.
+func ndjson(prefix string, n int, region string) string {
+	var b strings.Builder
+	for i := range n {
+		fmt.Fprintf(&b, `{"id":"%s%d","region":%q,"verified":%t,"created_at":"2020-01-02T03:04:05Z","locale":"en","attributes":{"n":%d}}`+"\n",
+			prefix, i, region, i%2 == 0, i)
+	}
+	return b.String()
+}

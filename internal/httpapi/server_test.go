@@ -1,0 +1,185 @@
+package httpapi
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata golden files")
+
+func TestHealthz(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api := newTestAPI(t, db)
+		w := api.do(t, request{method: "GET", target: "/healthz"})
+		wantStatus(t, w, http.StatusOK)
+		if h := decode[health](t, w); h.Status != "ok" || h.Version != "test" {
+			t.Fatalf("health %+v", h)
+		}
+		if w.Header().Get("X-Request-Id") == "" {
+			t.Error("no X-Request-Id")
+		}
+
+		db.Close()
+		wantProblem(t, api.do(t, request{method: "GET", target: "/healthz"}), http.StatusServiceUnavailable, "")
+	})
+}
+
+func TestRequestID(t *testing.T) {
+	api := newTestAPI(t, storetest.Open(t, "sqlite"))
+	tests := []struct{ sent, want string }{
+		{"req-42.a:b_c", "req-42.a:b_c"},
+		{"has space", ""}, // replaced by a fresh one
+		{strings.Repeat("a", 65), ""},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		w := api.do(t, request{method: "GET", target: "/v1/accounts/nobody", key: api.keys[auth.Agent], header: http.Header{"X-Request-Id": {tt.sent}}})
+		got := w.Header().Get("X-Request-Id")
+		p := wantProblem(t, w, http.StatusNotFound, "")
+		if p.RequestID != got {
+			t.Errorf("problem request_id %q, header %q", p.RequestID, got)
+		}
+		if tt.want != "" && got != tt.want || tt.want == "" && (got == "" || got == tt.sent) {
+			t.Errorf("sent X-Request-Id %q, got %q", tt.sent, got)
+		}
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	api := newTestAPI(t, storetest.Open(t, "sqlite"))
+	for range 3 {
+		api.get(t, "/v1/accounts/nobody")
+	}
+	api.put(t, "acct-1", validBody)
+	api.do(t, request{method: "GET", target: "/v1/accounts"}) // no key
+	api.do(t, request{method: "GET", target: "/no/such/route"})
+
+	w := api.do(t, request{method: "GET", target: "/metrics"})
+	wantStatus(t, w, http.StatusOK)
+	body := w.Body.String()
+	for _, line := range []string{
+		`steward_http_requests_total{route="GET /v1/accounts/{id}",status="404"} 3`,
+		`steward_http_requests_total{route="PUT /v1/accounts/{id}",status="201"} 1`,
+		`steward_http_requests_total{route="GET /v1/accounts",status="401"} 1`,
+		`steward_http_requests_total{route="unmatched",status="404"} 1`, // not one series per bad path
+		`steward_http_request_duration_seconds_count{route="GET /v1/accounts/{id}"} 3`,
+	} {
+		if !strings.Contains(body, line+"\n") {
+			t.Errorf("metrics lack %s", line)
+		}
+	}
+	if strings.Contains(body, "/no/such/route") {
+		t.Error("an unmatched path became a label")
+	}
+}
+
+// TestOpenAPI checks the document against the route table: every route with its method,
+// its roles and its path parameters, and nothing else.
+func TestOpenAPI(t *testing.T) {
+	api := newTestAPI(t, storetest.Open(t, "sqlite"))
+	w := api.do(t, request{method: "GET", target: "/openapi.json"})
+	wantStatus(t, w, http.StatusOK)
+	type operation struct {
+		OperationID string           `json:"operationId"`
+		Summary     string           `json:"summary"`
+		Roles       []string         `json:"x-roles"`
+		Security    []map[string]any `json:"security"`
+		Parameters  []struct {
+			Name, In string
+			Required bool
+		} `json:"parameters"`
+		Responses map[string]any `json:"responses"`
+	}
+	doc := decode[struct {
+		OpenAPI string                          `json:"openapi"`
+		Info    struct{ Title, Version string } `json:"info"`
+		Paths   map[string]map[string]operation `json:"paths"`
+	}](t, w)
+	if doc.OpenAPI != "3.1.0" || doc.Info.Title == "" || doc.Info.Version != "test" {
+		t.Fatalf("openapi %q, info %+v", doc.OpenAPI, doc.Info)
+	}
+
+	documented := map[string]bool{}
+	for path, ops := range doc.Paths {
+		for method := range ops {
+			documented[strings.ToUpper(method)+" "+path] = true
+		}
+	}
+	ids := map[string]bool{}
+	for _, rt := range tableRoutes() {
+		name := rt.Method + " " + rt.Path
+		t.Run(name, func(t *testing.T) {
+			op, ok := doc.Paths[rt.Path][strings.ToLower(rt.Method)]
+			if !ok {
+				t.Fatal("not documented")
+			}
+			delete(documented, name)
+			if op.Summary == "" || op.OperationID == "" || ids[op.OperationID] {
+				t.Errorf("summary %q, operationId %q (must be unique)", op.Summary, op.OperationID)
+			}
+			ids[op.OperationID] = true
+			roles := make([]string, len(rt.Roles))
+			for i, r := range rt.Roles {
+				roles[i] = string(r)
+			}
+			if !slices.Equal(op.Roles, roles) {
+				t.Errorf("x-roles %v, want %v", op.Roles, roles)
+			}
+			if rt.Public != (op.Security == nil) {
+				t.Errorf("public %v, but security %v", rt.Public, op.Security)
+			}
+			for _, m := range wildcard.FindAllStringSubmatch(rt.Path, -1) {
+				if !slices.ContainsFunc(op.Parameters, func(p struct {
+					Name, In string
+					Required bool
+				}) bool {
+					return p.Name == m[1] && p.In == "path" && p.Required
+				}) {
+					t.Errorf("path parameter %s not documented", m[1])
+				}
+			}
+			if len(op.Responses) < 2 {
+				t.Errorf("responses %v: want the success and the problem", op.Responses)
+			}
+		})
+	}
+	for name := range documented {
+		t.Errorf("%s is documented but not in the route table", name)
+	}
+}
+
+// TestRoutesGolden pins who may call what: a change to the route table's roles shows up
+// in testdata/routes.golden for review. Run with -update after a deliberate change.
+func TestRoutesGolden(t *testing.T) {
+	var b strings.Builder
+	for _, rt := range tableRoutes() {
+		who := "public"
+		if !rt.Public {
+			who = fmt.Sprint(rt.Roles)
+		}
+		fmt.Fprintf(&b, "%-6s %-30s %s\n", rt.Method, rt.Path, who)
+	}
+	golden := filepath.Join("testdata", "routes.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -run TestRoutesGolden -update)", err)
+	}
+	if b.String() != string(want) {
+		t.Errorf("the route table's roles changed; if that is meant, run go test ./internal/httpapi -run TestRoutesGolden -update and review the diff.\n got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
