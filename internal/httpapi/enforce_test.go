@@ -19,6 +19,7 @@ import (
 // enforceAPI is the API with sanctions wired as cmd/steward wires them.
 type enforceAPI struct {
 	db   *sqlstore.DB
+	ix   *enforce.Index
 	h    http.Handler
 	keys map[auth.Role]string
 }
@@ -28,10 +29,10 @@ func newEnforceAPI(tb testing.TB, db *sqlstore.DB) *enforceAPI {
 	rec := audit.NewRecorder(db.Audit())
 	tx := db.Committer()
 	keyring := auth.NewKeyring(db.Keys(), db, rec)
-	a := &enforceAPI{db: db, keys: map[auth.Role]string{}}
+	a := &enforceAPI{db: db, ix: enforce.NewIndex(), keys: map[auth.Role]string{}}
 	a.h = NewHandler(Deps{
 		Accounts: accounts.NewService(db.Accounts(), tx, rec), Keys: keyring, Idempotency: db.Idempotency(), Tx: tx, Ping: db.Ping,
-		Enforce: enforce.NewService(db.Sanctions(), tx, rec, enforce.NewIndex(), enforce.Config{}),
+		Enforce: enforce.NewService(db.Sanctions(), tx, rec, a.ix, enforce.Config{}),
 	})
 	for _, role := range auth.Roles {
 		secret, _, err := keyring.Create(context.Background(), role, "")
