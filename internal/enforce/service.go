@@ -385,7 +385,7 @@ func (s *Service) write(ctx context.Context, ev Event, sn *Sanction, p *Policy, 
 			return err
 		}
 		if s.announce != nil {
-			if err := s.announce.Announce(ctx, Change{Event: ev, Sanction: sn, Policy: p, At: sn.UpdatedAt}); err != nil {
+			if err := s.announce.Announce(ctx, Change{Event: ev, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)}); err != nil {
 				return err
 			}
 		}
@@ -407,7 +407,7 @@ func (s *Service) announced(ctx context.Context, ev Event, sn *Sanction, now tim
 			return err
 		}
 	}
-	return s.announce.Announce(ctx, Change{Event: ev, Sanction: sn, Policy: p, At: now})
+	return s.announce.Announce(ctx, Change{Event: ev, Sanction: sn, Policy: p, At: now, AppealURL: s.AppealURL(sn.ID)})
 }
 
 // applyAfterCommit puts the sanction as written at seq into the index once the write

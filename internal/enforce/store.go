@@ -64,10 +64,11 @@ const (
 
 // Change is one sanction change, as announced.
 type Change struct {
-	Event    Event
-	Sanction *Sanction // as it stands after the change
-	Policy   *Policy   // the sanction's policy; nil when it names none
-	At       time.Time
+	Event     Event
+	Sanction  *Sanction // as it stands after the change
+	Policy    *Policy   // the sanction's policy; nil when it names none
+	At        time.Time
+	AppealURL string // where the account may appeal the sanction
 }
 
 // Announcer tells the sanctioned account (and whoever else listens) of a change. It is

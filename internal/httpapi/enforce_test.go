@@ -12,6 +12,7 @@ import (
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -30,9 +31,11 @@ func newEnforceAPI(tb testing.TB, db *sqlstore.DB) *enforceAPI {
 	tx := db.Committer()
 	keyring := auth.NewKeyring(db.Keys(), db, rec)
 	a := &enforceAPI{db: db, ix: enforce.NewIndex(), keys: map[auth.Role]string{}}
+	notices := notify.NewNotifier(db.Notices(), db.Accounts(), "en")
 	a.h = NewHandler(Deps{
 		Accounts: accounts.NewService(db.Accounts(), tx, rec), Keys: keyring, Idempotency: db.Idempotency(), Tx: tx, Ping: db.Ping,
-		Enforce: enforce.NewService(db.Sanctions(), tx, rec, a.ix, enforce.Config{}),
+		Enforce: enforce.NewService(db.Sanctions(), tx, rec, a.ix, enforce.Config{Announcer: notices}),
+		Notices: notices,
 	})
 	for _, role := range auth.Roles {
 		secret, _, err := keyring.Create(context.Background(), role, "")
@@ -157,6 +160,15 @@ func TestSanctionsAPI(t *testing.T) {
 			t.Fatalf("second page: %s", w.Body)
 		}
 		wantCode(t, api.call(t, auth.Agent, "GET", "/v1/sanctions/"+sn.ID, ""), http.StatusOK)
+
+		// A notice for each strike and for the lift, newest first; none for the retry.
+		w = api.call(t, auth.Agent, "GET", "/v1/accounts/u1/notices", "")
+		wantCode(t, w, http.StatusOK)
+		var notices noticePage
+		json.Unmarshal(w.Body.Bytes(), &notices)
+		if len(notices.Notices) != 3 || notices.Notices[0].Event != enforce.Lifted || notices.Notices[0].Sanction != sn.ID {
+			t.Fatalf("notices: %s", w.Body)
+		}
 		wantCode(t, api.call(t, auth.Agent, "GET", "/v1/sanctions/0190a0a0-0000-7000-8000-000000000000", ""), http.StatusNotFound)
 	})
 }

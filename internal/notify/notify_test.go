@@ -1,0 +1,127 @@
+package notify_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+)
+
+var policy = &enforce.Policy{
+	ID:     "spam",
+	Title:  map[string]string{"en": "Spam", "zh-CN": "垃圾信息规范"},
+	Clause: map[string]string{"en": "Do not send unsolicited bulk messages.", "zh-CN": "不得群发未经请求的消息。"},
+	Ladder: []string{"warning", "72h", "permanent"},
+	Scope:  enforce.Scope{Services: []string{"chat"}},
+}
+
+// Every locale renders every event of every kind, and says what the issue asks of a
+// notice: what, why, until when, what still works, how to appeal.
+func TestMessagesRenderEveryCase(t *testing.T) {
+	m := notify.MustMessages()
+	start := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+	end := start.Add(72 * time.Hour)
+	for _, locale := range m.Locales() {
+		for _, kind := range enforce.Kinds {
+			for _, ev := range []enforce.Event{enforce.Created, enforce.Amended, enforce.Lifted} {
+				sn := &enforce.Sanction{ID: "s1", Account: "a1", Kind: kind, Start: start, ReasonCode: "spam", Policy: "spam",
+					Scope: enforce.Scope{Services: []string{"chat"}, Capabilities: []string{"pay.transfer"}}}
+				if kind == enforce.Suspend || kind == enforce.Restrict {
+					sn.End = &end
+				}
+				if ev == enforce.Lifted {
+					sn.Lifted = &enforce.Lift{At: start.Add(time.Hour), Reason: "x", Wrongful: true}
+				}
+				subject, body, used, err := m.Render(locale, enforce.Change{Event: ev, Sanction: sn, Policy: policy, AppealURL: "https://appeal/s1"})
+				if err != nil {
+					t.Fatalf("%s %s %s: %v", locale, kind, ev, err)
+				}
+				if used != locale || subject == "" || strings.Contains(body, "<no value>") {
+					t.Fatalf("%s %s %s: locale %s, subject %q, body:\n%s", locale, kind, ev, used, subject, body)
+				}
+				if !strings.Contains(body, policy.Clause[locale]) {
+					t.Errorf("%s %s %s: body does not quote the clause:\n%s", locale, kind, ev, body)
+				}
+				if ev == enforce.Created && kind != enforce.Warning {
+					for _, want := range append([]string{"https://appeal/s1", "chat"}, enforce.Protected...) {
+						if !strings.Contains(body, want) {
+							t.Errorf("%s %s %s: body lacks %q:\n%s", locale, kind, ev, want, body)
+						}
+					}
+				}
+			}
+		}
+	}
+	if _, _, used, _ := m.Render("fr-FR", enforce.Change{Event: enforce.Created, Sanction: &enforce.Sanction{Kind: enforce.Warning}}); used != "en" {
+		t.Errorf("an unsupported locale got %s, want en", used)
+	}
+	if _, _, used, _ := m.Render("zh-Hans-CN", enforce.Change{Event: enforce.Created, Sanction: &enforce.Sanction{Kind: enforce.Warning}}); used != "zh-CN" {
+		t.Errorf("zh-Hans-CN got %s, want zh-CN", used)
+	}
+}
+
+// Every sanction, amendment and lift writes a notice, in the account's locale, in the
+// change's transaction.
+func TestNoticesFollowSanctions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "")
+		rec := audit.NewRecorder(db.Audit())
+		acc := accounts.NewService(db.Accounts(), db, rec)
+		for id, locale := range map[string]string{"zh-user": "zh-CN", "en-user": "en"} {
+			if _, err := acc.Put(ctx, &accounts.Account{ID: id, Region: "cn", Locale: locale, CreatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		notifier := notify.NewNotifier(db.Notices(), db.Accounts(), "en")
+		svc := enforce.NewService(db.Sanctions(), db.Committer(), rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
+		p := *policy
+		if _, err := svc.PutPolicy(ctx, &p); err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"zh-user", "en-user", "stranger"} {
+			svc.Strike(ctx, enforce.StrikeRequest{Account: id, Policy: "spam"})
+			sn, err := svc.Strike(ctx, enforce.StrikeRequest{Account: id, Policy: "spam"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Amend(ctx, sn.ID, time.Now().Add(24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Lift(ctx, sn.ID, enforce.LiftRequest{Reason: "appeal upheld", Wrongful: true}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A change that fails leaves no notice.
+		if _, err := svc.Amend(ctx, "0190a0a0-0000-7000-8000-000000000000", time.Now().Add(time.Hour)); err == nil {
+			t.Fatal("amend of a missing sanction succeeded")
+		}
+		for id, locale := range map[string]string{"zh-user": "zh-CN", "en-user": "en", "stranger": "en"} {
+			ns, err := notifier.List(ctx, id, "", 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ns) != 4 {
+				t.Fatalf("%s: %d notices, want 4 (warning, suspension, amendment, lift)", id, len(ns))
+			}
+			wantEvents := []enforce.Event{enforce.Lifted, enforce.Amended, enforce.Created, enforce.Created}
+			for i, n := range ns {
+				if n.Event != wantEvents[i] || n.Locale != locale || n.Account != id {
+					t.Fatalf("%s notice %d: %s in %s, want %s in %s", id, i, n.Event, n.Locale, wantEvents[i], locale)
+				}
+			}
+			if testing.Verbose() && id != "stranger" {
+				t.Logf("%s, suspension notice:\n%s\n%s", id, ns[2].Subject, ns[2].Body)
+			}
+		}
+		if n, _ := db.Count(context.Background(), "notices"); n != 12 {
+			t.Fatalf("%d notices in all, want 12", n)
+		}
+	})
+}

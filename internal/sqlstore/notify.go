@@ -1,0 +1,48 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/notify"
+)
+
+// Notices implements notify.Store.
+type Notices struct{ db *DB }
+
+// Notices returns the notice store.
+func (db *DB) Notices() *Notices { return &Notices{db} }
+
+var _ notify.Store = (*Notices)(nil)
+
+func (s *Notices) Insert(ctx context.Context, n *notify.Notice) error {
+	_, err := s.db.exec(ctx, "INSERT INTO notices (id, account, event, sanction, locale, subject, body, created_at) VALUES "+placeholders(1, 8),
+		n.ID, n.Account, string(n.Event), n.Sanction, n.Locale, n.Subject, n.Body, nanos(n.CreatedAt))
+	return err
+}
+
+func (s *Notices) List(ctx context.Context, account, after string, limit int) ([]*notify.Notice, error) {
+	q := "SELECT id, account, event, sanction, locale, subject, body, created_at FROM notices WHERE account = ?"
+	args := []any{account}
+	if after != "" {
+		q += " AND id < ?"
+		args = append(args, after)
+	}
+	rows, err := s.db.query(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*notify.Notice{}
+	for rows.Next() {
+		var n notify.Notice
+		var event string
+		var created int64
+		if err := rows.Scan(&n.ID, &n.Account, &event, &n.Sanction, &n.Locale, &n.Subject, &n.Body, &created); err != nil {
+			return nil, err
+		}
+		n.Event, n.CreatedAt = enforce.Event(event), fromNanos(created)
+		out = append(out, &n)
+	}
+	return out, rows.Err()
+}
