@@ -38,6 +38,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.keysCmd(), e.accountsCmd(), e.versionCmd())
+	root.AddCommand(e.auditCmd())
 	return root.ExecuteContext(ctx)
 }
 
@@ -62,6 +63,7 @@ type app struct {
 	recorder *audit.Recorder
 	accounts *accounts.Service
 	keys     *auth.Keyring
+	audit    *audit.Log
 }
 
 func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
@@ -75,6 +77,7 @@ func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
 		recorder: rec,
 		accounts: accounts.NewService(db.Accounts(), db, rec),
 		keys:     auth.NewKeyring(db.Keys(), db, rec),
+		audit:    audit.NewLog(db.Audit(), db),
 	}, nil
 }
 

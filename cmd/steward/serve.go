@@ -39,9 +39,15 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 		return err
 	}
 	defer a.Close()
+	stopSequencer, err := e.startSequencer(ctx, a, f, log)
+	if err != nil {
+		return err
+	}
+	defer stopSequencer() // before a.Close: the last entries get their checkpoint
 	h := httpapi.NewHandler(httpapi.Deps{
 		Accounts: a.accounts, Keys: a.keys, Idempotency: a.db.Idempotency(), Tx: a.db,
 		Ping: a.db.Ping, Logger: log, Version: version,
+		Audit: a.audit,
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -45,6 +45,7 @@ func newTestAPIAudit(tb testing.TB, db *sqlstore.DB, log audit.Store) *testAPI {
 		db: db,
 		handler: NewHandler(Deps{
 			Accounts:    accounts.NewService(db.Accounts(), db, audit.NewRecorder(log)),
+			Audit:       testAuditLog(tb, db),
 			Keys:        keyring,
 			Idempotency: db.Idempotency(),
 			Tx:          db,

@@ -58,5 +58,17 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/accounts:import", Roles: accountsW, MaxBody: maxImportBody,
 			Summary: "Creates or replaces up to 100,000 accounts given as NDJSON, all or nothing.",
 			Request: importLine{}, Reply: importReply{}, write: s.importAccounts},
+
+		{Method: "GET", Path: "/v1/audit/verifier-key", Public: true,
+			Summary: "The note verifier key (name+hash+key) that checks the audit log's checkpoints; text/plain.", raw: s.auditVerifierKey},
+		{Method: "GET", Path: "/v1/audit/checkpoint", Roles: auditors,
+			Summary: "The latest checkpoint of the audit log, a C2SP signed note (origin, size, root hash); text/plain.", raw: s.auditCheckpoint},
+		{Method: "GET", Path: "/v1/audit/entries", Roles: auditors,
+			Summary: "Audit entries in tree order, or those about a subject or by an actor with their inclusion proofs, a page at a time.",
+			Query:   auditListing, Reply: auditPage{}, handle: s.auditEntries},
+		{Method: "GET", Path: "/v1/audit/proof/inclusion", Roles: auditors,
+			Summary: "The RFC 6962 proof that the audit entry at index is in the tree of size.", Query: inclusionParams, Reply: inclusion{}, handle: s.auditInclusion},
+		{Method: "GET", Path: "/v1/audit/proof/consistency", Roles: auditors,
+			Summary: "The RFC 6962 proof that the audit tree of size from is a prefix of the tree of size to.", Query: consistencyParams, Reply: consistency{}, handle: s.auditConsistency},
 	}
 }

@@ -31,6 +31,7 @@ import (
 // Deps is what the API serves.
 type Deps struct {
 	Accounts    *accounts.Service
+	Audit       *audit.Log // the audit log's checkpoints, entries and proofs
 	Keys        *auth.Keyring
 	Idempotency idempotency.Store
 	Tx          txn.Runner
