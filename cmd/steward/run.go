@@ -10,6 +10,8 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/sqlstore"
 )
 
@@ -64,6 +66,12 @@ type app struct {
 	accounts *accounts.Service
 	keys     *auth.Keyring
 	audit    *audit.Log
+	tx       *sqlstore.Committer // writes whose effects wait for their commit
+	index    *enforce.Index
+	follower *enforce.Follower
+	enforce  *enforce.Service
+	notices  *notify.Notifier
+	webhooks *notify.Webhooks
 }
 
 func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
@@ -72,12 +80,21 @@ func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	rec := audit.NewRecorder(db.Audit())
+	tx := db.Committer()
+	ix := enforce.NewIndex()
+	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
 	return &app{
 		db:       db,
 		recorder: rec,
 		accounts: accounts.NewService(db.Accounts(), db, rec),
 		keys:     auth.NewKeyring(db.Keys(), db, rec),
 		audit:    audit.NewLog(db.Audit(), db),
+		tx:       tx,
+		index:    ix,
+		follower: enforce.NewFollower(db.Sanctions(), ix, log),
+		enforce:  enforce.NewService(db.Sanctions(), tx, rec, ix, enforce.Config{Announcer: notices}),
+		notices:  notices,
+		webhooks: notify.NewWebhooks(db.Webhooks(), db, rec),
 	}, nil
 }
 

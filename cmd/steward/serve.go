@@ -44,8 +44,14 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 		return err
 	}
 	defer stopSequencer() // before a.Close: the last entries get their checkpoint
+	stopFollowing, err := a.followSanctions(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopFollowing()
 	h := httpapi.NewHandler(httpapi.Deps{
-		Accounts: a.accounts, Keys: a.keys, Idempotency: a.db.Idempotency(), Tx: a.db,
+		Enforce: a.enforce, Notices: a.notices, Webhooks: a.webhooks,
+		Accounts: a.accounts, Keys: a.keys, Idempotency: a.db.Idempotency(), Tx: a.tx,
 		Ping: a.db.Ping, Logger: log, Version: version,
 		Audit: a.audit,
 	})

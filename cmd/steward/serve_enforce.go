@@ -4,12 +4,15 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
+
+	"github.com/stewardhq/steward/internal/notify"
 )
 
 // followSanctions loads the decision index with every active sanction, then keeps it
-// current with the writes of every process sharing the database until the returned
-// stop is called.
+// current with the writes of every process sharing the database, and delivers webhook
+// events, until the returned stop is called.
 func (a *app) followSanctions(ctx context.Context, log *slog.Logger) (stop func(), err error) {
 	start := time.Now()
 	n, err := a.follower.Load(ctx)
@@ -18,10 +21,9 @@ func (a *app) followSanctions(ctx context.Context, log *slog.Logger) (stop func(
 	}
 	log.Info("sanctions loaded", "active", n, "accounts", a.index.Len(), "duration_ms", time.Since(start).Milliseconds())
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		a.follower.Run(ctx)
-	}()
-	return func() { cancel(); <-done }, nil
+	var wg sync.WaitGroup
+	wg.Go(func() { a.follower.Run(ctx) })
+	// Webhook deliveries run apart from requests: a dead receiver never slows the API.
+	wg.Go(func() { notify.NewDispatcher(a.db.Webhooks(), a.db, log).Run(ctx) })
+	return func() { cancel(); wg.Wait() }, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,11 +32,11 @@ func newEnforceAPI(tb testing.TB, db *sqlstore.DB) *enforceAPI {
 	tx := db.Committer()
 	keyring := auth.NewKeyring(db.Keys(), db, rec)
 	a := &enforceAPI{db: db, ix: enforce.NewIndex(), keys: map[auth.Role]string{}}
-	notices := notify.NewNotifier(db.Notices(), db.Accounts(), "en")
+	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
 	a.h = NewHandler(Deps{
 		Accounts: accounts.NewService(db.Accounts(), tx, rec), Keys: keyring, Idempotency: db.Idempotency(), Tx: tx, Ping: db.Ping,
 		Enforce: enforce.NewService(db.Sanctions(), tx, rec, a.ix, enforce.Config{Announcer: notices}),
-		Notices: notices,
+		Notices: notices, Webhooks: notify.NewWebhooks(db.Webhooks(), tx, rec),
 	})
 	for _, role := range auth.Roles {
 		secret, _, err := keyring.Create(context.Background(), role, "")
@@ -222,4 +223,27 @@ func TestSanctionsAPIBadInput(t *testing.T) {
 			t.Fatalf("bad input wrote: %v then %v", before, after)
 		}
 	})
+}
+
+// The role matrix of this file's routes, with the services wired: each role is refused
+// (403) or served without an auth or server error.
+func TestEnforceRoutesRoles(t *testing.T) {
+	api := newEnforceAPI(t, storetest.Open(t, "sqlite"))
+	for _, rt := range (&server{}).routes() {
+		if !strings.Contains(rt.Path, "polic") && !strings.Contains(rt.Path, "sanction") && !strings.Contains(rt.Path, "strike") &&
+			rt.Path != "/v1/check" && !strings.Contains(rt.Path, "notice") && !strings.Contains(rt.Path, "webhook") {
+			continue
+		}
+		target := strings.ReplaceAll(rt.Path, "{id}", "acct-1")
+		for _, role := range auth.Roles {
+			w := api.call(t, role, rt.Method, target, `{}`)
+			allowed := slices.Contains(rt.Roles, role)
+			switch {
+			case !allowed && w.Code != http.StatusForbidden:
+				t.Errorf("%s %s as %s: status %d, want 403", rt.Method, rt.Path, role, w.Code)
+			case allowed && (w.Code == 401 || w.Code == 403 || w.Code >= 500):
+				t.Errorf("%s %s as %s: status %d; body %s", rt.Method, rt.Path, role, w.Code, w.Body)
+			}
+		}
+	}
 }

@@ -41,6 +41,9 @@ var (
 	accountsW   = []auth.Role{auth.Service, auth.Admin}
 	pageParams  = []param{{"cursor", "string", "the next value of the previous page"}, {"limit", "integer", "page size, 1 to 1000 (default 100)"}}
 	regionParam = param{"region", "string", "only accounts in this region"}
+	sanctionsW  = []auth.Role{auth.Reviewer, auth.Compliance, auth.Admin}
+	policiesW   = []auth.Role{auth.Compliance, auth.Admin}
+	checkers    = []auth.Role{auth.Service, auth.Admin}
 )
 
 // routes lists every route of the API and the roles that may call it.
@@ -70,5 +73,28 @@ func (s *server) routes() []route {
 			Summary: "The RFC 6962 proof that the audit entry at index is in the tree of size.", Query: inclusionParams, Reply: inclusion{}, handle: s.auditInclusion},
 		{Method: "GET", Path: "/v1/audit/proof/consistency", Roles: auditors,
 			Summary: "The RFC 6962 proof that the audit tree of size from is a prefix of the tree of size to.", Query: consistencyParams, Reply: consistency{}, handle: s.auditConsistency},
+
+		{Method: "PUT", Path: "/v1/policies/{id}", Roles: policiesW, Summary: "Creates (201) or replaces (200) a sanction policy and its strike ladder.",
+			Request: policyBody{}, Reply: policyReply{}, Status: http.StatusCreated, write: s.putPolicy},
+		{Method: "GET", Path: "/v1/policies/{id}", Roles: staff, Summary: "Returns a sanction policy.", Reply: policyReply{}, handle: s.getPolicy},
+		{Method: "POST", Path: "/v1/sanctions", Roles: sanctionsW, Summary: "Imposes a sanction on one account.",
+			Request: sanctionBody{}, Reply: sanctionReply{}, Status: http.StatusCreated, write: s.imposeSanction},
+		{Method: "POST", Path: "/v1/strikes", Roles: sanctionsW, Summary: "Imposes the next step of a policy's ladder, given the account's strikes that still count.",
+			Request: strikeBody{}, Reply: sanctionReply{}, Status: http.StatusCreated, write: s.strike},
+		{Method: "GET", Path: "/v1/sanctions/{id}", Roles: staff, Summary: "Returns a sanction.", Reply: sanctionReply{}, handle: s.getSanction},
+		{Method: "GET", Path: "/v1/accounts/{id}/sanctions", Roles: staff, Summary: "Lists an account's sanctions, newest first, a page at a time.",
+			Query: pageParams, Reply: sanctionPage{}, handle: s.listSanctions},
+		{Method: "POST", Path: "/v1/sanctions/{id}/lift", Roles: sanctionsW, Summary: "Ends a sanction now; a wrongful lift withdraws its strike.",
+			Request: liftBody{}, Reply: sanctionReply{}, write: s.liftSanction},
+		{Method: "POST", Path: "/v1/sanctions/{id}/amend", Roles: sanctionsW, Summary: "Moves the end of a restriction or suspension.",
+			Request: amendBody{}, Reply: sanctionReply{}, write: s.amendSanction},
+		{Method: "GET", Path: "/v1/accounts/{id}/notices", Roles: staff, Summary: "Lists the notices sent to an account about its sanctions, newest first, a page at a time.",
+			Query: pageParams, Reply: noticePage{}, handle: s.listNotices},
+		{Method: "PUT", Path: "/v1/webhooks/{id}", Roles: []auth.Role{auth.Admin}, Summary: "Creates (201) or replaces (200) a webhook receiving events as signed CloudEvents.",
+			Request: webhookBody{}, Reply: webhookReply{}, Status: http.StatusCreated, write: s.putWebhook},
+		{Method: "GET", Path: "/v1/webhooks/{id}/deliveries", Roles: []auth.Role{auth.Admin}, Summary: "Lists a webhook's delivery attempts, newest first, a page at a time.",
+			Query: pageParams, Reply: deliveryPage{}, handle: s.listDeliveries},
+		{Method: "POST", Path: "/v1/check", Roles: checkers, Summary: "Decides whether accounts may use capabilities: one check, or a batch of up to 10,000 answered in order.",
+			Request: checkBody{}, Reply: checkResult{}, raw: s.check},
 	}
 }

@@ -23,8 +23,10 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -38,6 +40,10 @@ type Deps struct {
 	Ping        func(context.Context) error // reports whether the database answers
 	Logger      *slog.Logger
 	Version     string
+
+	Enforce  *enforce.Service // sanctions, policies and the check API
+	Notices  *notify.Notifier // notices to users about their sanctions
+	Webhooks *notify.Webhooks // webhook receivers and their delivery history
 }
 
 // server holds the dependencies the handlers share.

@@ -10,6 +10,7 @@ package notify
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,6 +44,7 @@ type Store interface {
 // Notifier writes a notice for every sanction change. It implements enforce.Announcer.
 type Notifier struct {
 	store    Store
+	outbox   Outbox // nil: no webhooks
 	accounts accounts.Store
 	messages *Messages
 	fallback string // locale for accounts Steward does not know
@@ -51,9 +53,10 @@ type Notifier struct {
 var _ enforce.Announcer = (*Notifier)(nil)
 
 // NewNotifier returns a Notifier that stores notices in store, in the locale of the
-// account as accounts holds it, or in fallback for an account it does not hold.
-func NewNotifier(store Store, accts accounts.Store, fallback string) *Notifier {
-	return &Notifier{store: store, accounts: accts, messages: MustMessages(), fallback: fallback}
+// account as accounts holds it, or in fallback for an account it does not hold, and
+// puts the events of each change in outbox for webhooks (none when outbox is nil).
+func NewNotifier(store Store, outbox Outbox, accts accounts.Store, fallback string) *Notifier {
+	return &Notifier{store: store, outbox: outbox, accounts: accts, messages: MustMessages(), fallback: fallback}
 }
 
 // Announce renders and stores the notice of c, inside c's write transaction.
@@ -70,10 +73,33 @@ func (n *Notifier) Announce(ctx context.Context, c enforce.Change) error {
 	if err != nil {
 		return err
 	}
-	return n.store.Insert(ctx, &Notice{
+	notice := &Notice{
 		ID: uuid.Must(uuid.NewV7()).String(), Account: c.Sanction.Account, Event: c.Event, Sanction: c.Sanction.ID,
 		Locale: locale, Subject: subject, Body: body, CreatedAt: c.At.UTC(),
-	})
+	}
+	if err := n.store.Insert(ctx, notice); err != nil {
+		return err
+	}
+	if n.outbox == nil {
+		return nil
+	}
+	change, err := newEvent(string(c.Event), notice.Account, notice.CreatedAt, map[string]any{"sanction": c.Sanction})
+	if err != nil {
+		return err
+	}
+	told, err := newEvent(NoticeCreated, notice.Account, notice.CreatedAt, map[string]any{"notice": notice})
+	if err != nil {
+		return err
+	}
+	return n.outbox.Enqueue(ctx, change, told)
+}
+
+func newEvent(typ, account string, at time.Time, data any) (*Event, error) {
+	b, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	return &Event{ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Account: account, Time: at, Data: b}, nil
 }
 
 // List returns up to limit notices of account, newest first, after the notice with ID

@@ -79,7 +79,7 @@ func TestNoticesFollowSanctions(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		notifier := notify.NewNotifier(db.Notices(), db.Accounts(), "en")
+		notifier := notify.NewNotifier(db.Notices(), nil, db.Accounts(), "en")
 		svc := enforce.NewService(db.Sanctions(), db.Committer(), rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
 		p := *policy
 		if _, err := svc.PutPolicy(ctx, &p); err != nil {

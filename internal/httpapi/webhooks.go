@@ -1,0 +1,61 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/notify"
+)
+
+// webhookBody is the body of PUT /v1/webhooks/{id}; the path names the webhook.
+type webhookBody struct {
+	URL    string   `json:"url"`
+	Secret string   `json:"secret"` // signs deliveries: Steward-Signature: t=UNIX,v1=HEX(HMAC-SHA256(secret, "t.body"))
+	Events []string `json:"events"` // sanction.created, sanction.lifted, sanction.amended, notice.created
+}
+
+type webhookReply = notify.Webhook
+
+type deliveryPage struct {
+	Deliveries []*notify.Delivery `json:"deliveries"`
+	Next       string             `json:"next,omitempty"` // cursor of the next page; absent on the last
+}
+
+func (s *server) putWebhook(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	var b webhookBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
+	}
+	w := &notify.Webhook{Name: r.PathValue("id"), URL: b.URL, Secret: b.Secret, Events: b.Events}
+	return func(ctx context.Context) (int, any, error) {
+		created, err := s.Webhooks.Put(ctx, w)
+		if created {
+			return http.StatusCreated, w, err
+		}
+		return http.StatusOK, w, err
+	}, nil
+}
+
+func (s *server) listDeliveries(r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			return 0, nil, errs.Field("limit", "must be an integer from 1 to 1000")
+		}
+		limit = n
+	}
+	list, err := s.Webhooks.Deliveries(r.Context(), r.PathValue("id"), q.Get("cursor"), limit+1)
+	if err != nil {
+		return 0, nil, err
+	}
+	page := deliveryPage{Deliveries: list}
+	if len(list) > limit {
+		page.Deliveries = list[:limit]
+		page.Next = list[limit-1].ID
+	}
+	return http.StatusOK, page, nil
+}

@@ -1,0 +1,143 @@
+package notify_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+)
+
+// receiver is a webhook endpoint that fails its first failures requests, then accepts.
+type receiver struct {
+	mu       sync.Mutex
+	failures int
+	seen     []string // event IDs of every request, in arrival order
+	accepted []string // event IDs accepted, in order
+	subjects map[string]string
+	bad      []string // what was wrong with a request
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	var ev struct {
+		SpecVersion, ID, Source, Type, Subject string
+		Data                                   json.RawMessage
+	}
+	json.Unmarshal(body, &ev)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	sig := r.Header.Get("Steward-Signature")
+	ts, _, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",")
+	t := time.Unix(atoi(ts), 0)
+	if want := notify.Sign("0123456789abcdef-secret", t, body); sig != want || ev.SpecVersion != "1.0" ||
+		r.Header.Get("Content-Type") != "application/cloudevents+json" || len(ev.Data) == 0 {
+		rc.bad = append(rc.bad, string(body))
+	}
+	rc.seen = append(rc.seen, ev.ID)
+	if rc.failures > 0 {
+		rc.failures--
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
+	if !slices.Contains(rc.accepted, ev.ID) {
+		rc.accepted = append(rc.accepted, ev.ID)
+		rc.subjects[ev.ID] = ev.Subject
+	}
+}
+
+func atoi(s string) int64 {
+	var n int64
+	for _, c := range s {
+		n = n*10 + int64(c-'0')
+	}
+	return n
+}
+
+// A receiver that fails, then recovers, gets every event, in order per account; a
+// retried event keeps its CloudEvents id; the history shows every attempt.
+func TestWebhooksDeliverAfterFailures(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "")
+		rec := audit.NewRecorder(db.Audit())
+		rc := &receiver{failures: 4, subjects: map[string]string{}}
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		hooks := notify.NewWebhooks(db.Webhooks(), db, rec)
+		if _, err := hooks.Put(ctx, &notify.Webhook{Name: "platform", URL: srv.URL, Secret: "0123456789abcdef-secret",
+			Events: []string{"sanction.created", "sanction.lifted", "notice.created"}}); err != nil {
+			t.Fatal(err)
+		}
+		notifier := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
+		svc := enforce.NewService(db.Sanctions(), db.Committer(), rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
+		d := notify.NewDispatcher(db.Webhooks(), db, nil)
+		d.Poll, d.Backoff, d.MaxBackoff = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
+		dctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); d.Run(dctx) }()
+		defer func() { cancel(); <-done }()
+
+		for _, acct := range []string{"a1", "a2", "a3"} {
+			sn, err := svc.Impose(ctx, &enforce.Sanction{Account: acct, Kind: enforce.Ban, ReasonCode: "fraud",
+				Scope: enforce.Scope{Services: []string{"*"}}, Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Lift(ctx, sn.ID, enforce.LiftRequest{Reason: "appeal upheld"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// 3 accounts × (created, notice, lifted, notice) = 12 events.
+		want, err := db.Webhooks().Pending(context.Background(), 0, 100)
+		if err != nil || len(want) != 12 {
+			t.Fatalf("outbox holds %d events, want 12: %v", len(want), err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			rc.mu.Lock()
+			n := len(rc.accepted)
+			rc.mu.Unlock()
+			if n == len(want) {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("receiver accepted %d of %d events", n, len(want))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if len(rc.bad) > 0 {
+			t.Fatalf("badly formed or signed deliveries: %v", rc.bad)
+		}
+		for i, e := range want {
+			if rc.accepted[i] != e.ID {
+				t.Fatalf("accepted out of order at %d: %v", i, rc.accepted)
+			}
+		}
+		// The failed attempts were all at the first event, with its id each time.
+		for _, id := range rc.seen[:5] {
+			if id != want[0].ID {
+				t.Fatalf("retries carried ids %v, want %s each time", rc.seen[:5], want[0].ID)
+			}
+		}
+		hist, err := hooks.Deliveries(context.Background(), "platform", "", 100)
+		if err != nil || len(hist) != 16 {
+			t.Fatalf("history holds %d attempts, want 16 (4 failed, 12 delivered): %v", len(hist), err)
+		}
+		if last := hist[len(hist)-1]; last.Outcome != notify.Retrying || last.Status != 503 || last.Attempt != 1 {
+			t.Fatalf("first attempt recorded as %+v", last)
+		}
+	})
+}

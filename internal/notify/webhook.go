@@ -1,0 +1,174 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/txn"
+)
+
+// Event types a webhook may subscribe to.
+const NoticeCreated = "notice.created"
+
+// EventTypes lists every event type.
+var EventTypes = []string{string(enforce.Created), string(enforce.Lifted), string(enforce.Amended), NoticeCreated}
+
+// Event is one entry of the outbox: written in the transaction of the change it tells
+// of, delivered to webhooks as a CloudEvent whose id is ID on every attempt.
+type Event struct {
+	Seq     int64           `json:"-"` // the outbox position, in commit order
+	ID      string          `json:"id"`
+	Type    string          `json:"type"`
+	Account string          `json:"subject"`
+	Time    time.Time       `json:"time"`
+	Data    json.RawMessage `json:"data"`
+}
+
+// Webhook is a receiver of events.
+type Webhook struct {
+	Name      string    `json:"name"`
+	URL       string    `json:"url"`
+	Secret    string    `json:"-"` // signs every delivery; never shown
+	Events    []string  `json:"events"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Delivery outcomes.
+const (
+	Delivered = "delivered"
+	Retrying  = "retrying"  // failed; it will be tried again
+	Abandoned = "abandoned" // failed for longer than the retry window; skipped
+)
+
+// Delivery is one attempt to deliver an event to a webhook.
+type Delivery struct {
+	ID        string        `json:"id"`
+	Webhook   string        `json:"webhook"`
+	Event     string        `json:"event"`
+	EventType string        `json:"event_type"`
+	Account   string        `json:"account"`
+	Attempt   int           `json:"attempt"`
+	Status    int           `json:"status"` // the receiver's HTTP status; 0 when it did not answer
+	Error     string        `json:"error,omitempty"`
+	Outcome   string        `json:"outcome"`
+	At        time.Time     `json:"at"`
+	Duration  time.Duration `json:"duration_ns"`
+}
+
+// Outbox takes events inside the transaction of the change they tell of.
+type Outbox interface {
+	// Enqueue appends events to the outbox, in order.
+	Enqueue(ctx context.Context, events ...*Event) error
+}
+
+// WebhookStore keeps webhooks, the outbox and delivery history. Writes must be called
+// inside a write transaction (see package txn).
+type WebhookStore interface {
+	Outbox
+	// PutWebhook creates or replaces w (keeping its delivery position) and reports
+	// whether it created it. A new webhook receives events from now on.
+	PutWebhook(ctx context.Context, w *Webhook) (created bool, err error)
+	// GetWebhook returns the webhook. Returns errs.NotFound when there is none.
+	GetWebhook(ctx context.Context, name string) (*Webhook, error)
+	// Webhooks returns every webhook.
+	Webhooks(ctx context.Context) ([]*Webhook, error)
+	// Lease makes owner the one process delivering the webhook until until, unless
+	// another owner holds it past now, and returns the webhook's cursor (the outbox seq
+	// handled up to). held is false when another owner holds it.
+	Lease(ctx context.Context, name, owner string, now, until time.Time) (cursor int64, held bool, err error)
+	// Pending returns up to limit outbox events after seq, in order.
+	Pending(ctx context.Context, after int64, limit int) ([]*Event, error)
+	// Record stores d and, when cursor > 0 and owner holds the lease, moves the
+	// webhook's cursor forward to it.
+	Record(ctx context.Context, owner string, d *Delivery, cursor int64) error
+	// Advance moves the webhook's cursor forward to cursor, if owner holds its lease.
+	Advance(ctx context.Context, name, owner string, cursor int64) error
+	// Deliveries returns up to limit delivery attempts of the webhook, newest first,
+	// after the one with ID after (from the newest when empty).
+	Deliveries(ctx context.Context, name, after string, limit int) ([]*Delivery, error)
+}
+
+// Webhooks manages webhook receivers; every change is audited.
+type Webhooks struct {
+	store WebhookStore
+	tx    txn.Runner
+	audit *audit.Recorder
+	now   func() time.Time
+}
+
+// NewWebhooks returns the webhook service over store.
+func NewWebhooks(store WebhookStore, tx txn.Runner, rec *audit.Recorder) *Webhooks {
+	return &Webhooks{store: store, tx: tx, audit: rec, now: time.Now}
+}
+
+var webhookName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
+
+// MinSecret is the shortest secret a webhook may have, in bytes.
+const MinSecret = 16
+
+func (w *Webhook) validate() error {
+	var fs errs.Fields
+	if !webhookName.MatchString(w.Name) {
+		fs.Add("name", "must be 1 to 64 lowercase letters, digits, _ . or -, starting with a letter")
+	}
+	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(w.URL) > 2048 {
+		fs.Add("url", "must be an absolute http or https URL")
+	}
+	if len(w.Secret) < MinSecret || len(w.Secret) > 256 {
+		fs.Add("secret", "must be %d to 256 bytes", MinSecret)
+	}
+	if len(w.Events) == 0 {
+		fs.Add("events", "name at least one of %q", EventTypes)
+	}
+	for i, e := range w.Events {
+		if !slices.Contains(EventTypes, e) {
+			fs.Add(fmt.Sprintf("events[%d]", i), "must be one of %q", EventTypes)
+		}
+	}
+	return fs.Err()
+}
+
+// Put validates and creates or replaces a webhook. Returns errs.Invalid naming the
+// fields at fault.
+func (s *Webhooks) Put(ctx context.Context, w *Webhook) (created bool, err error) {
+	if err := w.validate(); err != nil {
+		return false, err
+	}
+	w.Events = slices.Compact(slices.Sorted(slices.Values(w.Events)))
+	now := s.now().UTC()
+	w.CreatedAt, w.UpdatedAt = now, now
+	err = s.tx.Write(ctx, func(ctx context.Context) error {
+		if old, err := s.store.GetWebhook(ctx, w.Name); err == nil {
+			w.CreatedAt = old.CreatedAt
+		}
+		if created, err = s.store.PutWebhook(ctx, w); err != nil {
+			return err
+		}
+		// The secret is not in the record (nor its digest): only that it was set.
+		return s.audit.Record(ctx, audit.Change{Action: "webhook.put", Subject: "webhook:" + w.Name,
+			Value: struct {
+				Name   string   `json:"name"`
+				URL    string   `json:"url"`
+				Events []string `json:"events"`
+			}{w.Name, w.URL, w.Events}})
+	})
+	return created, err
+}
+
+// Deliveries returns a page of the webhook's delivery history, newest first. Returns
+// errs.NotFound for an unknown webhook.
+func (s *Webhooks) Deliveries(ctx context.Context, name, after string, limit int) ([]*Delivery, error) {
+	if _, err := s.store.GetWebhook(ctx, name); err != nil {
+		return nil, err
+	}
+	return s.store.Deliveries(ctx, name, after, limit)
+}

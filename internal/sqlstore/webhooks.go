@@ -1,0 +1,171 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/notify"
+)
+
+// Webhooks implements notify.WebhookStore.
+type Webhooks struct{ db *DB }
+
+// Webhooks returns the webhook, outbox and delivery store.
+func (db *DB) Webhooks() *Webhooks { return &Webhooks{db} }
+
+var _ notify.WebhookStore = (*Webhooks)(nil)
+
+func (s *Webhooks) Enqueue(ctx context.Context, events ...*notify.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if _, err := s.db.writer(ctx); err != nil {
+		return err
+	}
+	// Taking the numbers locks the sequence row until commit: see the migration.
+	var last int64
+	if err := s.db.queryRow(ctx, "UPDATE outbox_seq SET n = n + ? RETURNING n", len(events)).Scan(&last); err != nil {
+		return err
+	}
+	first := last - int64(len(events)) + 1
+	args := make([]any, 0, 6*len(events))
+	for i, e := range events {
+		e.Seq = first + int64(i)
+		args = append(args, e.Seq, e.ID, e.Type, e.Account, nanos(e.Time), string(e.Data))
+	}
+	_, err := s.db.exec(ctx, "INSERT INTO outbox (seq, id, type, account, time, data) VALUES "+placeholders(len(events), 6), args...)
+	return err
+}
+
+func (s *Webhooks) PutWebhook(ctx context.Context, w *notify.Webhook) (bool, error) {
+	// A new webhook starts at the end of the outbox: it receives events from now on.
+	res, err := s.db.exec(ctx, `INSERT INTO webhooks (name, url, secret, events, created_at, updated_at, cursor, lease_owner, lease_until)
+		SELECT ?, ?, ?, ?, ?, ?, n, '', 0 FROM outbox_seq WHERE true ON CONFLICT (name) DO NOTHING`, // SQLite's parser needs the WHERE
+		w.Name, w.URL, w.Secret, strings.Join(w.Events, ","), nanos(w.CreatedAt), nanos(w.UpdatedAt))
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	_, err = s.db.exec(ctx, "UPDATE webhooks SET url = ?, secret = ?, events = ?, updated_at = ? WHERE name = ?",
+		w.URL, w.Secret, strings.Join(w.Events, ","), nanos(w.UpdatedAt), w.Name)
+	return false, err
+}
+
+const webhookCols = "name, url, secret, events, created_at, updated_at"
+
+func scanWebhook(scan func(...any) error) (*notify.Webhook, error) {
+	var w notify.Webhook
+	var events string
+	var created, updated int64
+	if err := scan(&w.Name, &w.URL, &w.Secret, &events, &created, &updated); err != nil {
+		return nil, err
+	}
+	w.Events = strings.Split(events, ",")
+	w.CreatedAt, w.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return &w, nil
+}
+
+func (s *Webhooks) GetWebhook(ctx context.Context, name string) (*notify.Webhook, error) {
+	w, err := scanWebhook(s.db.queryRow(ctx, "SELECT "+webhookCols+" FROM webhooks WHERE name = ?", name).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "webhook %q not found", name)
+	}
+	return w, err
+}
+
+func (s *Webhooks) Webhooks(ctx context.Context) ([]*notify.Webhook, error) {
+	rows, err := s.db.query(ctx, "SELECT "+webhookCols+" FROM webhooks ORDER BY name")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*notify.Webhook
+	for rows.Next() {
+		w, err := scanWebhook(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+func (s *Webhooks) Lease(ctx context.Context, name, owner string, now, until time.Time) (int64, bool, error) {
+	res, err := s.db.exec(ctx, "UPDATE webhooks SET lease_owner = ?, lease_until = ? WHERE name = ? AND (lease_owner = ? OR lease_until < ?)",
+		owner, nanos(until), name, owner, nanos(now))
+	if err != nil {
+		return 0, false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return 0, false, nil
+	}
+	var cursor int64
+	err = s.db.queryRow(ctx, "SELECT cursor FROM webhooks WHERE name = ?", name).Scan(&cursor)
+	return cursor, err == nil, err
+}
+
+func (s *Webhooks) Pending(ctx context.Context, after int64, limit int) ([]*notify.Event, error) {
+	rows, err := s.db.query(ctx, "SELECT seq, id, type, account, time, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*notify.Event
+	for rows.Next() {
+		var e notify.Event
+		var t int64
+		var data string
+		if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.Account, &t, &data); err != nil {
+			return nil, err
+		}
+		e.Time, e.Data = fromNanos(t), []byte(data)
+		out = append(out, &e)
+	}
+	return out, rows.Err()
+}
+
+func (s *Webhooks) Record(ctx context.Context, owner string, d *notify.Delivery, cursor int64) error {
+	_, err := s.db.exec(ctx, `INSERT INTO webhook_deliveries (id, webhook, event, event_type, account, attempt, status, error, outcome, at, duration_us)
+		VALUES `+placeholders(1, 11), d.ID, d.Webhook, d.Event, d.EventType, d.Account, d.Attempt, d.Status, d.Error, d.Outcome,
+		nanos(d.At), d.Duration.Microseconds())
+	if err != nil || cursor <= 0 {
+		return err
+	}
+	return s.Advance(ctx, d.Webhook, owner, cursor)
+}
+
+func (s *Webhooks) Advance(ctx context.Context, name, owner string, cursor int64) error {
+	_, err := s.db.exec(ctx, "UPDATE webhooks SET cursor = ? WHERE name = ? AND lease_owner = ? AND cursor < ?", cursor, name, owner, cursor)
+	return err
+}
+
+func (s *Webhooks) Deliveries(ctx context.Context, name, after string, limit int) ([]*notify.Delivery, error) {
+	q := "SELECT id, webhook, event, event_type, account, attempt, status, error, outcome, at, duration_us FROM webhook_deliveries WHERE webhook = ?"
+	args := []any{name}
+	if after != "" {
+		q += " AND id < ?"
+		args = append(args, after)
+	}
+	rows, err := s.db.query(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*notify.Delivery{}
+	for rows.Next() {
+		var d notify.Delivery
+		var at, us int64
+		if err := rows.Scan(&d.ID, &d.Webhook, &d.Event, &d.EventType, &d.Account, &d.Attempt, &d.Status, &d.Error, &d.Outcome, &at, &us); err != nil {
+			return nil, err
+		}
+		d.At, d.Duration = fromNanos(at), time.Duration(us)*time.Microsecond
+		out = append(out, &d)
+	}
+	return out, rows.Err()
+}
