@@ -66,7 +66,6 @@ type app struct {
 	accounts *accounts.Service
 	keys     *auth.Keyring
 	audit    *audit.Log
-	tx       *sqlstore.Committer // writes whose effects wait for their commit
 	index    *enforce.Index
 	follower *enforce.Follower
 	enforce  *enforce.Service
@@ -80,7 +79,6 @@ func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 	rec := audit.NewRecorder(db.Audit())
-	tx := db.Committer()
 	ix := enforce.NewIndex()
 	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
 	return &app{
@@ -89,10 +87,9 @@ func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
 		accounts: accounts.NewService(db.Accounts(), db, rec),
 		keys:     auth.NewKeyring(db.Keys(), db, rec),
 		audit:    audit.NewLog(db.Audit(), db),
-		tx:       tx,
 		index:    ix,
 		follower: enforce.NewFollower(db.Sanctions(), ix, log),
-		enforce:  enforce.NewService(db.Sanctions(), tx, rec, ix, enforce.Config{Announcer: notices}),
+		enforce:  enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}),
 		notices:  notices,
 		webhooks: notify.NewWebhooks(db.Webhooks(), db, rec),
 	}, nil

@@ -51,7 +51,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 	defer stopFollowing()
 	h := httpapi.NewHandler(httpapi.Deps{
 		Enforce: a.enforce, Notices: a.notices, Webhooks: a.webhooks,
-		Accounts: a.accounts, Keys: a.keys, Idempotency: a.db.Idempotency(), Tx: a.tx,
+		Accounts: a.accounts, Keys: a.keys, Idempotency: a.db.Idempotency(), Tx: a.db,
 		Ping: a.db.Ping, Logger: log, Version: version,
 		Audit: a.audit,
 	})

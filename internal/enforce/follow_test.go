@@ -38,7 +38,7 @@ func startProcess(t *testing.T, cfg sqlstore.Config) *process {
 	done := make(chan struct{})
 	go func() { defer close(done); f.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	svc := enforce.NewService(db.Sanctions(), db.Committer(), audit.NewRecorder(db.Audit()), ix, enforce.Config{})
+	svc := enforce.NewService(db.Sanctions(), db, audit.NewRecorder(db.Audit()), ix, enforce.Config{})
 	return &process{db: db, ix: ix, svc: svc}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/txn"
 )
 
 // Config holds a Service's options.
@@ -31,7 +32,7 @@ const DefaultAppealURL = "/portal/appeals/new?sanction="
 // writes it, and answers decisions from its index.
 type Service struct {
 	store    Store
-	tx       Runner
+	tx       txn.Runner
 	audit    *audit.Recorder
 	index    *Index
 	announce Announcer
@@ -40,7 +41,7 @@ type Service struct {
 }
 
 // NewService returns a Service over store that keeps ix current with its own writes.
-func NewService(store Store, tx Runner, rec *audit.Recorder, ix *Index, cfg Config) *Service {
+func NewService(store Store, tx txn.Runner, rec *audit.Recorder, ix *Index, cfg Config) *Service {
 	s := &Service{store: store, tx: tx, audit: rec, index: ix, announce: cfg.Announcer, appeal: cfg.AppealURL, now: cfg.Now}
 	if s.appeal == "" {
 		s.appeal = DefaultAppealURL

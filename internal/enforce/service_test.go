@@ -44,7 +44,7 @@ func newFixture(t *testing.T, db *sqlstore.DB) *fixture {
 	t.Helper()
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	ix := enforce.NewIndex()
-	svc := enforce.NewService(db.Sanctions(), db.Committer(), audit.NewRecorder(db.Audit()), ix, enforce.Config{Now: c.Now})
+	svc := enforce.NewService(db.Sanctions(), db, audit.NewRecorder(db.Audit()), ix, enforce.Config{Now: c.Now})
 	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "req-1")
 	return &fixture{db: db, svc: svc, clock: c, ctx: ctx}
 }

@@ -3,8 +3,6 @@ package enforce
 import (
 	"context"
 	"time"
-
-	"github.com/stewardhq/steward/internal/txn"
 )
 
 // Store keeps sanctions and policies. Writes must be called inside a write transaction
@@ -43,14 +41,6 @@ type Feed interface {
 	// any process, until ctx ends; nil when the database cannot tell (then the
 	// follower only polls).
 	Watch(ctx context.Context) <-chan struct{}
-}
-
-// Runner runs write transactions, and work that must wait until one commits.
-type Runner interface {
-	txn.Runner
-	// AfterCommit arranges for f to run once the write transaction in ctx has
-	// committed, and never if it rolls back. Outside a transaction f runs at once.
-	AfterCommit(ctx context.Context, f func())
 }
 
 // Event names a change users and platforms are told about.

@@ -18,7 +18,9 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/sqlstore"
 )
 
@@ -28,6 +30,7 @@ type testAPI struct {
 	db      *sqlstore.DB
 	handler http.Handler
 	keys    map[auth.Role]string // the secret of each role's key
+	ix      *enforce.Index       // the check API's decision index
 }
 
 // newTestAPI builds the API over db and creates one key per role.
@@ -41,11 +44,17 @@ func newTestAPIAudit(tb testing.TB, db *sqlstore.DB, log audit.Store) *testAPI {
 	tb.Helper()
 	rec := audit.NewRecorder(db.Audit())
 	keyring := auth.NewKeyring(db.Keys(), db, rec)
+	ix := enforce.NewIndex()
+	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
 	a := &testAPI{
 		db: db,
+		ix: ix,
 		handler: NewHandler(Deps{
 			Accounts:    accounts.NewService(db.Accounts(), db, audit.NewRecorder(log)),
 			Audit:       testAuditLog(tb, db),
+			Enforce:     enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}),
+			Notices:     notices,
+			Webhooks:    notify.NewWebhooks(db.Webhooks(), db, rec),
 			Keys:        keyring,
 			Idempotency: db.Idempotency(),
 			Tx:          db,

@@ -9,11 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/enforce"
-	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -28,24 +25,8 @@ type enforceAPI struct {
 
 func newEnforceAPI(tb testing.TB, db *sqlstore.DB) *enforceAPI {
 	tb.Helper()
-	rec := audit.NewRecorder(db.Audit())
-	tx := db.Committer()
-	keyring := auth.NewKeyring(db.Keys(), db, rec)
-	a := &enforceAPI{db: db, ix: enforce.NewIndex(), keys: map[auth.Role]string{}}
-	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
-	a.h = NewHandler(Deps{
-		Accounts: accounts.NewService(db.Accounts(), tx, rec), Keys: keyring, Idempotency: db.Idempotency(), Tx: tx, Ping: db.Ping,
-		Enforce: enforce.NewService(db.Sanctions(), tx, rec, a.ix, enforce.Config{Announcer: notices}),
-		Notices: notices, Webhooks: notify.NewWebhooks(db.Webhooks(), tx, rec),
-	})
-	for _, role := range auth.Roles {
-		secret, _, err := keyring.Create(context.Background(), role, "")
-		if err != nil {
-			tb.Fatal(err)
-		}
-		a.keys[role] = secret
-	}
-	return a
+	a := newTestAPI(tb, db)
+	return &enforceAPI{db: db, ix: a.ix, h: a.handler, keys: a.keys}
 }
 
 func (a *enforceAPI) call(tb testing.TB, role auth.Role, method, target, body string, header ...string) *httptest.ResponseRecorder {

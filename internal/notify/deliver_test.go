@@ -80,7 +80,7 @@ func TestWebhooksDeliverAfterFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		notifier := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
-		svc := enforce.NewService(db.Sanctions(), db.Committer(), rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
+		svc := enforce.NewService(db.Sanctions(), db, rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
 		d := notify.NewDispatcher(db.Webhooks(), db, nil)
 		d.Poll, d.Backoff, d.MaxBackoff = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
 		dctx, cancel := context.WithCancel(context.Background())

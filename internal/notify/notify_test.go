@@ -80,7 +80,7 @@ func TestNoticesFollowSanctions(t *testing.T) {
 			}
 		}
 		notifier := notify.NewNotifier(db.Notices(), nil, db.Accounts(), "en")
-		svc := enforce.NewService(db.Sanctions(), db.Committer(), rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
+		svc := enforce.NewService(db.Sanctions(), db, rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
 		p := *policy
 		if _, err := svc.PutPolicy(ctx, &p); err != nil {
 			t.Fatal(err)

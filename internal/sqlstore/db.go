@@ -167,13 +167,17 @@ func (db *DB) closeConns() error {
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errs.E(errs.Unavailable, "the database is closed")
 
-type txKey struct{}
+type (
+	txKey struct{}
+	opKey struct{}
+)
 
 // op is one caller's transaction waiting for the committer.
 type op struct {
-	ctx  context.Context
-	fn   func(context.Context) error
-	done chan error
+	ctx   context.Context
+	fn    func(context.Context) error
+	done  chan error
+	after []func() // run once committed; see AfterCommit
 }
 
 // Write implements txn.Runner. Transactions that arrive together share one commit; each
@@ -191,7 +195,22 @@ func (db *DB) Write(ctx context.Context, fn func(context.Context) error) error {
 		return ErrClosed
 	}
 	// Once queued, wait for the outcome even if ctx ends: the write may commit.
-	return <-o.done
+	if err := <-o.done; err != nil {
+		return err
+	}
+	for _, f := range o.after {
+		f()
+	}
+	return nil
+}
+
+// AfterCommit implements txn.Runner.
+func (db *DB) AfterCommit(ctx context.Context, f func()) {
+	if o, ok := ctx.Value(opKey{}).(*op); ok {
+		o.after = append(o.after, f) // only the committer running o appends
+		return
+	}
+	f()
 }
 
 func (db *DB) commitLoop() {
@@ -231,7 +250,7 @@ func (db *DB) commitBatch(first *op) {
 		first.done <- err // the caller gave up before we started: do nothing
 		return
 	}
-	if err := callSafely(withTx(first.ctx, tx), first.fn); err != nil {
+	if err := callSafely(withTx(first, tx), first.fn); err != nil {
 		tx.Rollback()
 		first.done <- err
 		return
@@ -273,10 +292,11 @@ func (db *DB) commitBatch(first *op) {
 	}
 }
 
-// withTx returns the context a transaction's fn runs with: the caller's values, not its
-// cancellation (a shared transaction must not be cut short by one caller), and tx.
-func withTx(ctx context.Context, tx *sql.Tx) context.Context {
-	return context.WithValue(context.WithoutCancel(ctx), txKey{}, tx)
+// withTx returns the context o's fn runs with: the caller's values, not its cancellation
+// (a shared transaction must not be cut short by one caller), tx, and o for AfterCommit.
+func withTx(o *op, tx *sql.Tx) context.Context {
+	ctx := context.WithValue(context.WithoutCancel(o.ctx), txKey{}, tx)
+	return context.WithValue(ctx, opKey{}, o)
 }
 
 // runInSavepoint runs o.fn in a savepoint of tx. It returns fn's error, after undoing
@@ -289,8 +309,9 @@ func (db *DB) runInSavepoint(tx *sql.Tx, o *op) (err, fatal error) {
 	if _, err := db.execTx(bg, tx, "SAVEPOINT op"); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	err = callSafely(withTx(o.ctx, tx), o.fn)
+	err = callSafely(withTx(o, tx), o.fn)
 	if err != nil {
+		o.after = nil // its writes are undone, so is what was to follow them
 		if _, rerr := db.execTx(bg, tx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {
 			return nil, fmt.Errorf("rollback to savepoint: %w (after %v)", rerr, err)
 		}

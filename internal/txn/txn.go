@@ -15,4 +15,8 @@ type Runner interface {
 	// wrote. Concurrent calls may share one commit; a failure of one fn never undoes
 	// another's work.
 	Write(ctx context.Context, fn func(ctx context.Context) error) error
+	// AfterCommit arranges for f to run once the write transaction in ctx has committed
+	// (before that Write returns), and never if it rolls back: an in-memory index must
+	// learn of a write only once it is durable. Outside a transaction f runs at once.
+	AfterCommit(ctx context.Context, f func())
 }
