@@ -31,6 +31,7 @@ type testAPI struct {
 	handler http.Handler
 	keys    map[auth.Role]string // the secret of each role's key
 	ix      *enforce.Index       // the check API's decision index
+	seq     *audit.Sequencer     // integrates the audit log when a test asks
 }
 
 // newTestAPI builds the API over db and creates one key per role.
@@ -46,12 +47,14 @@ func newTestAPIAudit(tb testing.TB, db *sqlstore.DB, log audit.Store) *testAPI {
 	keyring := auth.NewKeyring(db.Keys(), db, rec)
 	ix := enforce.NewIndex()
 	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
+	auditLog, seq := newTestAuditLog(tb, db)
 	a := &testAPI{
-		db: db,
-		ix: ix,
+		db:  db,
+		ix:  ix,
+		seq: seq,
 		handler: NewHandler(Deps{
 			Accounts:    accounts.NewService(db.Accounts(), db, audit.NewRecorder(log)),
-			Audit:       testAuditLog(tb, db),
+			Audit:       auditLog,
 			Enforce:     enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}),
 			Notices:     notices,
 			Webhooks:    notify.NewWebhooks(db.Webhooks(), db, rec),

@@ -270,10 +270,3 @@ func TestAuditAPIRefusals(t *testing.T) {
 		}
 	})
 }
-
-// testAuditLog is newTestAuditLog for harnesses that need only the log.
-func testAuditLog(tb testing.TB, db *sqlstore.DB) *audit.Log {
-	tb.Helper()
-	log, _ := newTestAuditLog(tb, db)
-	return log
-}

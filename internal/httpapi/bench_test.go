@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,7 +24,11 @@ const benchClients = 32
 // a keep-alive client able to hold benchClients connections, and the service key.
 func benchServer(b *testing.B, kind string) (url string, hc *http.Client, key string) {
 	b.Helper()
-	api := newTestAPI(b, storetest.Open(b, kind))
+	return serveBench(b, newTestAPI(b, storetest.Open(b, kind)))
+}
+
+func serveBench(b *testing.B, api *testAPI) (url string, hc *http.Client, key string) {
+	b.Helper()
 	srv := httptest.NewServer(api.handler)
 	b.Cleanup(srv.Close)
 	tr := &http.Transport{MaxIdleConns: 2 * benchClients, MaxIdleConnsPerHost: 2 * benchClients}
@@ -60,10 +65,20 @@ func send(b *testing.B, hc *http.Client, method, url, key, body string, want ...
 // BenchmarkPutAccount upserts accounts one per request through the HTTP API from
 // benchClients concurrent clients over keep-alive loopback connections. Each write is
 // durable: it commits (grouped with concurrent ones) and syncs before the answer.
+// The +sequencer runs integrate the audit entries into the Merkle tree meanwhile, every
+// 500 ms as steward serve does.
 func BenchmarkPutAccount(b *testing.B) {
-	for _, kind := range storetest.Kinds {
-		b.Run(kind, func(b *testing.B) {
-			url, hc, key := benchServer(b, kind)
+	for _, name := range []string{"sqlite", "sqlite+sequencer", "postgres", "postgres+sequencer"} {
+		b.Run(name, func(b *testing.B) {
+			kind, sequenced := strings.CutSuffix(name, "+sequencer")
+			api := newTestAPI(b, storetest.Open(b, kind))
+			if sequenced {
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan struct{})
+				go func() { api.seq.Run(ctx, 500*time.Millisecond); close(done) }()
+				b.Cleanup(func() { cancel(); <-done })
+			}
+			url, hc, key := serveBench(b, api)
 			body := validBody
 			var n atomic.Int64
 			b.SetParallelism(max(1, benchClients/runtime.GOMAXPROCS(0)))
