@@ -59,12 +59,16 @@ func (s *Service) Put(ctx context.Context, a *Account) (created bool, err error)
 		return false, err
 	}
 	a.UpdatedAt = s.now().UTC()
+	entries, err := s.audit.Entries(ctx, change(a))
+	if err != nil {
+		return false, err
+	}
 	err = s.tx.Write(ctx, func(ctx context.Context) error {
 		created, err = s.store.Put(ctx, a)
 		if err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, change(a))
+		return s.audit.Append(ctx, entries)
 	})
 	return created, err
 }
@@ -106,14 +110,18 @@ func (s *Service) Import(ctx context.Context, as []*Account) (ImportResult, erro
 	if err := fs.Err(); err != nil {
 		return ImportResult{}, err
 	}
+	entries, err := s.audit.Entries(ctx, changes...)
+	if err != nil {
+		return ImportResult{}, err
+	}
 	var res ImportResult
-	err := s.tx.Write(ctx, func(ctx context.Context) error {
+	err = s.tx.Write(ctx, func(ctx context.Context) error {
 		created, err := s.store.PutMany(ctx, as)
 		if err != nil {
 			return err
 		}
 		res = ImportResult{Created: created, Replaced: len(as) - created}
-		return s.audit.Record(ctx, changes...)
+		return s.audit.Append(ctx, entries)
 	})
 	return res, err
 }

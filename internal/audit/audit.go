@@ -33,10 +33,15 @@ type Entry struct {
 	RequestID string    `json:"request_id"` // the API request that caused it, if any
 	Subject   string    `json:"subject"`    // e.g. the account ID
 	Time      time.Time `json:"time"`       // UTC
+
+	leaf []byte // Leaf's answer, when Recorder.Entries made e
 }
 
 // Leaf returns the canonical bytes of e.
 func (e *Entry) Leaf() []byte {
+	if e.leaf != nil {
+		return e.leaf
+	}
 	b, err := json.Marshal(e)
 	if err != nil {
 		panic(fmt.Sprintf("audit: marshal entry: %v", err)) // only strings, a time and a slice
@@ -72,13 +77,30 @@ type Change struct {
 // Record appends one entry per change, with the actor and request ID carried by ctx.
 // Call it inside the change's write transaction.
 func (r *Recorder) Record(ctx context.Context, changes ...Change) error {
+	entries, err := r.Entries(ctx, changes...)
+	if err != nil {
+		return err
+	}
+	return r.store.Append(ctx, entries)
+}
+
+// Append appends entries made by Entries. Call it inside the change's write transaction.
+func (r *Recorder) Append(ctx context.Context, entries []*Entry) error {
+	return r.store.Append(ctx, entries)
+}
+
+// Entries makes one entry per change, with the actor and request ID carried by ctx,
+// without writing them. A hot path calls it before its write transaction and Append
+// inside it, so the encoding and hashing happen outside the one committer every write
+// waits on.
+func (r *Recorder) Entries(ctx context.Context, changes ...Change) ([]*Entry, error) {
 	actor, reqID := FromContext(ctx)
 	now := r.now().UTC()
 	entries := make([]*Entry, len(changes))
 	for i, c := range changes {
 		canon, err := json.Marshal(c.Value)
 		if err != nil {
-			return fmt.Errorf("audit: marshal %s: %w", c.Action, err)
+			return nil, fmt.Errorf("audit: marshal %s: %w", c.Action, err)
 		}
 		sum := sha256.Sum256(canon)
 		fields := c.Fields
@@ -94,8 +116,9 @@ func (r *Recorder) Record(ctx context.Context, changes ...Change) error {
 			Subject:   c.Subject,
 			Time:      now,
 		}
+		entries[i].leaf = entries[i].Leaf()
 	}
-	return r.store.Append(ctx, entries)
+	return entries, nil
 }
 
 // fieldNames lists the top-level keys of a JSON object, sorted; none for other values.

@@ -104,7 +104,7 @@ func (db *DB) openSQLite(dir string) error {
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	u := (&url.URL{Scheme: "file", Path: path}).String()
-	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&"+pragmas)
+	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-131072)&"+pragmas)
 	if err != nil {
 		return err
 	}
