@@ -3,7 +3,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"net/http"
 	"strconv"
 	"time"
@@ -84,37 +83,18 @@ func (s *server) getAccount(r *http.Request) (int, any, error) {
 }
 
 func (s *server) listAccounts(r *http.Request) (int, any, error) {
-	q := r.URL.Query()
-	f := accounts.Filter{Region: q.Get("region"), Limit: 100}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return 0, nil, errs.Field("limit", "must be an integer from 1 to 1000")
-		}
-		f.Limit = n
-	}
-	if c := q.Get("cursor"); c != "" {
-		after, err := base64.RawURLEncoding.DecodeString(c)
-		if err != nil || !accounts.ValidID(string(after)) {
-			return 0, nil, errs.Field("cursor", "is not a cursor this API gave out")
-		}
-		f.After = string(after)
-	}
-	want := f.Limit
-	f.Limit++ // one more tells whether there is a next page
-	as, err := s.Accounts.List(r.Context(), f)
+	after, limit, err := pageQuery(r, accounts.ValidID)
 	if err != nil {
 		return 0, nil, err
 	}
-	page := accountPage{Accounts: as}
-	if len(as) > want {
-		page.Accounts = as[:want]
-		page.Next = base64.RawURLEncoding.EncodeToString([]byte(as[want-1].ID))
+	f := accounts.Filter{Region: r.URL.Query().Get("region"), After: after, Limit: limit + 1}
+	list, err := s.Accounts.List(r.Context(), f)
+	if err != nil {
+		return 0, nil, err
 	}
-	if page.Accounts == nil {
-		page.Accounts = []*accounts.Account{}
-	}
-	return http.StatusOK, page, nil
+	var p accountPage
+	p.Accounts, p.Next = page(list, limit, func(a *accounts.Account) string { return a.ID })
+	return http.StatusOK, p, nil
 }
 
 // importAccounts decodes an NDJSON body, one account per line (blank lines are skipped),

@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/stewardhq/steward/internal/enforce"
@@ -147,27 +146,17 @@ func (s *server) getSanction(r *http.Request) (int, any, error) {
 }
 
 func (s *server) listSanctions(r *http.Request) (int, any, error) {
-	q := r.URL.Query()
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return 0, nil, errs.Field("limit", "must be an integer from 1 to 1000")
-		}
-		limit = n
-	}
-	// The cursor is the last sanction ID of the previous page: opaque to clients, and
-	// checked as a sanction ID.
-	list, err := s.Enforce.List(r.Context(), r.PathValue("id"), q.Get("cursor"), limit+1)
+	after, limit, err := pageQuery(r, anyKey) // Enforce.List checks it as a sanction ID
 	if err != nil {
 		return 0, nil, err
 	}
-	page := sanctionPage{Sanctions: list}
-	if len(list) > limit {
-		page.Sanctions = list[:limit]
-		page.Next = list[limit-1].ID
+	list, err := s.Enforce.List(r.Context(), r.PathValue("id"), after, limit+1)
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusOK, page, nil
+	var p sanctionPage
+	p.Sanctions, p.Next = page(list, limit, func(sn *enforce.Sanction) string { return sn.ID })
+	return http.StatusOK, p, nil
 }
 
 func (s *server) liftSanction(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {

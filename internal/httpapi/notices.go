@@ -2,9 +2,7 @@ package httpapi
 
 import (
 	"net/http"
-	"strconv"
 
-	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/notify"
 )
 
@@ -14,23 +12,15 @@ type noticePage struct {
 }
 
 func (s *server) listNotices(r *http.Request) (int, any, error) {
-	q := r.URL.Query()
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return 0, nil, errs.Field("limit", "must be an integer from 1 to 1000")
-		}
-		limit = n
-	}
-	list, err := s.Notices.List(r.Context(), r.PathValue("id"), q.Get("cursor"), limit+1)
+	after, limit, err := pageQuery(r, anyKey) // Notices.List checks it as a notice ID
 	if err != nil {
 		return 0, nil, err
 	}
-	page := noticePage{Notices: list}
-	if len(list) > limit {
-		page.Notices = list[:limit]
-		page.Next = list[limit-1].ID
+	list, err := s.Notices.List(r.Context(), r.PathValue("id"), after, limit+1)
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusOK, page, nil
+	var p noticePage
+	p.Notices, p.Next = page(list, limit, func(n *notify.Notice) string { return n.ID })
+	return http.StatusOK, p, nil
 }

@@ -3,9 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"strconv"
 
-	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/notify"
 )
 
@@ -39,23 +37,15 @@ func (s *server) putWebhook(r *http.Request, body []byte) (func(context.Context)
 }
 
 func (s *server) listDeliveries(r *http.Request) (int, any, error) {
-	q := r.URL.Query()
-	limit := 100
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 1000 {
-			return 0, nil, errs.Field("limit", "must be an integer from 1 to 1000")
-		}
-		limit = n
-	}
-	list, err := s.Webhooks.Deliveries(r.Context(), r.PathValue("id"), q.Get("cursor"), limit+1)
+	after, limit, err := pageQuery(r, anyKey) // Webhooks.Deliveries checks it
 	if err != nil {
 		return 0, nil, err
 	}
-	page := deliveryPage{Deliveries: list}
-	if len(list) > limit {
-		page.Deliveries = list[:limit]
-		page.Next = list[limit-1].ID
+	list, err := s.Webhooks.Deliveries(r.Context(), r.PathValue("id"), after, limit+1)
+	if err != nil {
+		return 0, nil, err
 	}
-	return http.StatusOK, page, nil
+	var p deliveryPage
+	p.Deliveries, p.Next = page(list, limit, func(d *notify.Delivery) string { return d.ID })
+	return http.StatusOK, p, nil
 }
