@@ -37,22 +37,7 @@ func (s *Accounts) List(ctx context.Context, f accounts.Filter) ([]*accounts.Acc
 		q += " AND region = ?"
 		args = append(args, f.Region)
 	}
-	q += " ORDER BY id LIMIT ?"
-	args = append(args, f.Limit)
-	rows, err := s.db.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*accounts.Account
-	for rows.Next() {
-		a, err := scanAccount(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return collect(ctx, s.db, scanAccount, q+" ORDER BY id LIMIT ?", append(args, f.Limit)...)
 }
 
 func scanAccount(scan func(...any) error) (*accounts.Account, error) {

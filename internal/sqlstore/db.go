@@ -405,6 +405,34 @@ func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	return db.reader(ctx).QueryRowContext(ctx, db.d.rebind(q), args...)
 }
 
+// collect runs q and returns scan's value of every row.
+func collect[T any](ctx context.Context, db *DB, scan func(scan func(...any) error) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// newestFirst completes q, a SELECT whose WHERE clause is open, to read a page of rows
+// in descending id order after the cursor id after ("" for the first page).
+func newestFirst(q string, args []any, after string, limit int) (string, []any) {
+	if after != "" {
+		q += " AND id < ?"
+		args = append(args, after)
+	}
+	return q + " ORDER BY id DESC LIMIT ?", append(args, limit)
+}
+
 // nanos and fromNanos convert times to and from the stored form.
 func nanos(t time.Time) int64 { return t.UnixNano() }
 

@@ -117,30 +117,14 @@ func decodeSanction(body string) (*enforce.Sanction, error) {
 }
 
 func (s *Sanctions) List(ctx context.Context, account, after string, limit int) ([]*enforce.Sanction, error) {
-	q := "SELECT body FROM sanctions WHERE account = ?"
-	args := []any{account}
-	if after != "" {
-		q += " AND id < ?"
-		args = append(args, after)
-	}
-	rows, err := s.db.query(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*enforce.Sanction{}
-	for rows.Next() {
+	q, args := newestFirst("SELECT body FROM sanctions WHERE account = ?", []any{account}, after, limit)
+	return collect(ctx, s.db, func(scan func(...any) error) (*enforce.Sanction, error) {
 		var body string
-		if err := rows.Scan(&body); err != nil {
+		if err := scan(&body); err != nil {
 			return nil, err
 		}
-		sn, err := decodeSanction(body)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, sn)
-	}
-	return out, rows.Err()
+		return decodeSanction(body)
+	}, q, args...)
 }
 
 func (s *Sanctions) CountStrikes(ctx context.Context, account, policy string, t time.Time) (int, error) {

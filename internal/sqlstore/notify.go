@@ -22,27 +22,16 @@ func (s *Notices) Insert(ctx context.Context, n *notify.Notice) error {
 }
 
 func (s *Notices) List(ctx context.Context, account, after string, limit int) ([]*notify.Notice, error) {
-	q := "SELECT id, account, event, sanction, locale, subject, body, created_at FROM notices WHERE account = ?"
-	args := []any{account}
-	if after != "" {
-		q += " AND id < ?"
-		args = append(args, after)
-	}
-	rows, err := s.db.query(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*notify.Notice{}
-	for rows.Next() {
+	q, args := newestFirst("SELECT id, account, event, sanction, locale, subject, body, created_at FROM notices WHERE account = ?",
+		[]any{account}, after, limit)
+	return collect(ctx, s.db, func(scan func(...any) error) (*notify.Notice, error) {
 		var n notify.Notice
 		var event string
 		var created int64
-		if err := rows.Scan(&n.ID, &n.Account, &event, &n.Sanction, &n.Locale, &n.Subject, &n.Body, &created); err != nil {
+		if err := scan(&n.ID, &n.Account, &event, &n.Sanction, &n.Locale, &n.Subject, &n.Body, &created); err != nil {
 			return nil, err
 		}
 		n.Event, n.CreatedAt = enforce.Event(event), fromNanos(created)
-		out = append(out, &n)
-	}
-	return out, rows.Err()
+		return &n, nil
+	}, q, args...)
 }

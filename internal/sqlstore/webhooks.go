@@ -146,26 +146,15 @@ func (s *Webhooks) Advance(ctx context.Context, name, owner string, cursor int64
 }
 
 func (s *Webhooks) Deliveries(ctx context.Context, name, after string, limit int) ([]*notify.Delivery, error) {
-	q := "SELECT id, webhook, event, event_type, account, attempt, status, error, outcome, at, duration_us FROM webhook_deliveries WHERE webhook = ?"
-	args := []any{name}
-	if after != "" {
-		q += " AND id < ?"
-		args = append(args, after)
-	}
-	rows, err := s.db.query(ctx, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []*notify.Delivery{}
-	for rows.Next() {
+	q, args := newestFirst(`SELECT id, webhook, event, event_type, account, attempt, status, error, outcome, at, duration_us
+		FROM webhook_deliveries WHERE webhook = ?`, []any{name}, after, limit)
+	return collect(ctx, s.db, func(scan func(...any) error) (*notify.Delivery, error) {
 		var d notify.Delivery
 		var at, us int64
-		if err := rows.Scan(&d.ID, &d.Webhook, &d.Event, &d.EventType, &d.Account, &d.Attempt, &d.Status, &d.Error, &d.Outcome, &at, &us); err != nil {
+		if err := scan(&d.ID, &d.Webhook, &d.Event, &d.EventType, &d.Account, &d.Attempt, &d.Status, &d.Error, &d.Outcome, &at, &us); err != nil {
 			return nil, err
 		}
 		d.At, d.Duration = fromNanos(at), time.Duration(us)*time.Microsecond
-		out = append(out, &d)
-	}
-	return out, rows.Err()
+		return &d, nil
+	}, q, args...)
 }
