@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -357,4 +359,41 @@ func TestImportTooMany(t *testing.T) {
 	body := ndjson("a", accounts.MaxImport+1, "r") // good lines: only their number is wrong
 	wantProblem(t, api.importBody(t, body), http.StatusRequestEntityTooLarge, "")
 	api.wantRows(t, before)
+}
+
+// TestConcurrentPutsSameAccounts has many clients replace the same few accounts at once,
+// as retries and duplicate events from a platform do: every write succeeds, and each
+// leaves its audit entry.
+func TestConcurrentPutsSameAccounts(t *testing.T) {
+	const clients, puts, ids = 16, 10, 4
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		if db.Dialect() == "postgres" {
+			// Known bug, reported: concurrent committers lock the same account rows in
+			// different orders and PostgreSQL aborts one with "deadlock detected"
+			// (SQLSTATE 40P01), failing every write of its batch with a 500 after
+			// deadlock_timeout. Remove this skip when sqlstore retries or orders them.
+			t.Skip("known bug: concurrent committers deadlock on shared accounts (SQLSTATE 40P01)")
+		}
+		api := newTestAPI(t, db)
+		before := api.rows(t)
+		var wg sync.WaitGroup
+		var failed atomic.Int32
+		for c := range clients {
+			wg.Go(func() {
+				for i := range puts {
+					w := api.put(t, fmt.Sprintf("acct-%d", (c+i)%ids), with(map[string]any{"region": fmt.Sprintf("r%d", c)}))
+					if w.Code != http.StatusCreated && w.Code != http.StatusOK {
+						if failed.Add(1) == 1 {
+							t.Errorf("status %d: %s", w.Code, w.Body)
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if n := failed.Load(); n > 0 {
+			t.Fatalf("%d of %d writes failed", n, clients*puts)
+		}
+		api.wantRows(t, rows{before.accounts + ids, before.audit + clients*puts, 0})
+	})
 }
