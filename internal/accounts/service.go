@@ -80,18 +80,25 @@ type ImportResult struct {
 }
 
 // Import validates every account, then creates or replaces them all in one transaction:
-// all or nothing. Fields in errors are prefixed with "line N: " (1-based). Returns
-// errs.TooLarge over MaxImport accounts.
-func (s *Service) Import(ctx context.Context, as []*Account) (ImportResult, error) {
+// all or nothing. Failures name their account's line, "line N: field": lines[i] is the
+// line of as[i], or, when lines is nil, i+1. Returns errs.TooLarge over MaxImport
+// accounts.
+func (s *Service) Import(ctx context.Context, as []*Account, lines []int) (ImportResult, error) {
 	if len(as) > MaxImport {
 		return ImportResult{}, errs.E(errs.TooLarge, "at most %d accounts per import, got %d", MaxImport, len(as))
+	}
+	lineOf := func(i int) int {
+		if lines != nil {
+			return lines[i]
+		}
+		return i + 1
 	}
 	var fs errs.Fields
 	seen := make(map[string]int, len(as))
 	now := s.now().UTC()
 	changes := make([]audit.Change, len(as))
 	for i, a := range as {
-		line := lineField(i + 1)
+		line := lineField(lineOf(i))
 		a.Normalize()
 		var invalid *errs.Error
 		if err := a.Validate(); errors.As(err, &invalid) {
@@ -99,7 +106,7 @@ func (s *Service) Import(ctx context.Context, as []*Account) (ImportResult, erro
 		} else if first, dup := seen[a.ID]; dup {
 			fs.Add(line+"id", "duplicate of line %d", first)
 		} else {
-			seen[a.ID] = i + 1
+			seen[a.ID] = lineOf(i)
 		}
 		if len(fs) >= 100 { // enough to fix a file; do not build a huge error
 			break

@@ -101,8 +101,8 @@ func (s *server) listAccounts(r *http.Request) (int, any, error) {
 // and imports it all or nothing.
 func (s *server) importAccounts(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
 	as := make([]*accounts.Account, 0, bytes.Count(body, []byte{'\n'})+1)
+	lines := make([]int, 0, cap(as)) // each account's line: blank lines are skipped
 	var fs errs.Fields
-	seen := make(map[string]int, cap(as)) // account ID → its line
 	line := 0
 	for len(body) > 0 && len(fs) < 100 {
 		var raw []byte
@@ -126,22 +126,12 @@ func (s *server) importAccounts(r *http.Request, body []byte) (func(context.Cont
 			continue
 		}
 		a, err := b.toAccount(b.ID)
-		if err == nil {
-			// Validated here as well as by Import, because only here are the line
-			// numbers those of the body: blank lines are skipped.
-			a.Normalize()
-			err = a.Validate()
-		}
 		if err != nil {
 			fs = append(fs, fieldsOf(err).Prefix(prefix)...)
 			continue
 		}
-		if first, dup := seen[a.ID]; dup {
-			fs.Add(prefix+"id", "duplicate of line %d", first)
-			continue
-		}
-		seen[a.ID] = line
 		as = append(as, a)
+		lines = append(lines, line)
 	}
 	if err := fs.Err(); err != nil {
 		return nil, err
@@ -150,7 +140,7 @@ func (s *server) importAccounts(r *http.Request, body []byte) (func(context.Cont
 		return nil, errs.Field("body", "no accounts: send one JSON object per line")
 	}
 	return func(ctx context.Context) (int, any, error) {
-		res, err := s.Accounts.Import(ctx, as)
+		res, err := s.Accounts.Import(ctx, as, lines)
 		return http.StatusOK, res, err
 	}, nil
 }
