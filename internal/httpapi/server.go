@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -71,11 +72,24 @@ func NewHandler(d Deps) http.Handler {
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
+	paths := http.NewServeMux() // the same paths without methods, to tell 405 from 404
+	allowed := map[string][]string{}
 	for _, rt := range s.routes() {
 		mux.Handle(rt.Method+" "+rt.Path, s.wrap(rt))
+		if allowed[rt.Path] == nil {
+			paths.Handle(rt.Path, http.NotFoundHandler())
+		}
+		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
 	}
-	mux.Handle("/", s.wrap(route{Method: "", Path: "/", Public: true, handle: func(r *http.Request) (int, any, error) {
-		return 0, nil, errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path)
+	mux.Handle("/", s.wrap(route{Method: "", Path: "/", Public: true, raw: func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := paths.Handler(r); pattern != "" {
+			w.Header().Set("Allow", strings.Join(allowed[pattern], ", "))
+			writeProblem(w, Problem{Type: ProblemType("method_not_allowed"), Title: "Method Not Allowed",
+				Status: http.StatusMethodNotAllowed, RequestID: w.Header().Get("X-Request-Id"),
+				Detail: fmt.Sprintf("%s does not take %s; it takes %s", r.URL.Path, r.Method, strings.Join(allowed[pattern], ", "))})
+			return
+		}
+		writeProblem(w, problemFor(errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path), w.Header().Get("X-Request-Id"), s.Logger))
 	}}))
 	return mux
 }

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -181,5 +182,34 @@ func TestRoutesGolden(t *testing.T) {
 	}
 	if b.String() != string(want) {
 		t.Errorf("the route table's roles changed; if that is meant, run go test ./internal/httpapi -run TestRoutesGolden -update and review the diff.\n got:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// A path the API has with a method it does not take is a 405 naming the methods it
+// takes; a path it does not have is a 404. Both are problem details.
+func TestUnknownRoutes(t *testing.T) {
+	api := newTestAPI(t, storetest.Open(t, "sqlite"))
+	tests := []struct {
+		method, target string
+		status         int
+		allow          string
+	}{
+		{"DELETE", "/v1/accounts/u1", http.StatusMethodNotAllowed, "PUT, GET"},
+		{"POST", "/healthz", http.StatusMethodNotAllowed, "GET"},
+		{"GET", "/v1/nothing", http.StatusNotFound, ""},
+		{"GET", "/", http.StatusNotFound, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
+			r := httptest.NewRequest(tt.method, tt.target, nil)
+			w := httptest.NewRecorder()
+			api.handler.ServeHTTP(w, r)
+			if w.Code != tt.status || w.Header().Get("Allow") != tt.allow {
+				t.Fatalf("%d, Allow %q; want %d, Allow %q (%s)", w.Code, w.Header().Get("Allow"), tt.status, tt.allow, w.Body)
+			}
+			if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
+				t.Fatalf("content type %q", ct)
+			}
+		})
 	}
 }
