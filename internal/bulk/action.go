@@ -1,0 +1,227 @@
+package bulk
+
+import (
+	"context"
+	"regexp"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+// State is where an action is in its life.
+type State string
+
+const (
+	Draft     State = "draft"     // created; may be dry-run; nothing changed yet
+	Preparing State = "preparing" // executing: fixing the targets
+	Running   State = "running"   // executing: sanctioning targets in batches
+	Canary    State = "canary"    // the canary share is done; waits for resume
+	Paused    State = "paused"    // stopped by a person; waits for resume
+	Done      State = "done"      // every target sanctioned
+	Reverting State = "reverting" // lifting the sanctions it made
+	Reverted  State = "reverted"  // every sanction it made is lifted
+)
+
+// Screen is a named CEL expression: a matched account it is true for is spared.
+type Screen struct {
+	Name string `json:"name"`
+	Expr string `json:"expr"`
+}
+
+// Template is the sanction an action imposes on each target, as in POST /v1/sanctions
+// without the account: its source is always bulk, its start the moment of the batch.
+type Template struct {
+	Kind       enforce.Kind  `json:"kind"`
+	Scope      enforce.Scope `json:"scope"`
+	Duration   string        `json:"duration,omitempty"` // e.g. "72h"; required for suspend and restrict-with-end; none for a ban
+	ReasonCode string        `json:"reason_code"`
+	Policy     string        `json:"policy,omitempty"`
+	Clause     string        `json:"clause,omitempty"`
+	Detail     string        `json:"detail,omitempty"`
+	Evidence   []string      `json:"evidence,omitempty"`
+}
+
+// Progress is how far an execution or a revert has come.
+type Progress struct {
+	Total       int       `json:"total"`        // targets fixed
+	Done        int       `json:"done"`         // targets sanctioned
+	Reverted    int       `json:"reverted"`     // of those, lifted by a revert
+	ScanCursor  string    `json:"scan_cursor"`  // preparing: the last account ID scanned
+	CanaryCount int       `json:"canary_count"` // targets in the canary share
+	CanaryDone  bool      `json:"canary_done"`
+	PhaseStart  time.Time `json:"phase_start,omitzero"` // when the current run of batches started
+	PhaseFrom   int       `json:"phase_from"`           // Done (or Reverted) then, for the rate
+}
+
+// Action is one bulk action.
+type Action struct {
+	ID            string            `json:"id"`
+	Name          string            `json:"name"`
+	Criteria      string            `json:"criteria"`
+	Screens       []Screen          `json:"screens"`
+	Sanction      Template          `json:"sanction"`
+	Authority     enforce.Authority `json:"authority"`
+	Notify        bool              `json:"notify"`
+	State         State             `json:"state"`
+	CanaryPercent float64           `json:"canary_percent"`
+	Progress      Progress          `json:"progress"`
+	Resumes       State             `json:"resumes,omitempty"` // paused: the state resume returns to
+	RevertReason  string            `json:"revert_reason,omitempty"`
+	RevertBy      audit.Actor       `json:"revert_by,omitzero"`
+	Author        audit.Actor       `json:"author"`
+	Version       int64             `json:"version"` // bumped on every write; guards concurrent runners
+	CreatedAt     time.Time         `json:"created_at"`
+	UpdatedAt     time.Time         `json:"updated_at"`
+}
+
+// Target is one account an execution sanctions, in the order it does so. The sanction's
+// ID is chosen when the target is fixed, so a batch run twice cannot make two.
+type Target struct {
+	Ord      int64  `json:"ord"`
+	Account  string `json:"account"`
+	Sanction string `json:"sanction"`
+}
+
+// Store keeps actions and their targets. Writes must be called inside a write
+// transaction (see package txn).
+type Store interface {
+	// Insert stores a new action.
+	Insert(ctx context.Context, a *Action) error
+	// Get returns the action. Returns errs.NotFound when there is none.
+	Get(ctx context.Context, id string) (*Action, error)
+	// Update replaces the action if its stored version is a.Version-1. Returns
+	// errs.Conflict when another writer changed it first, errs.NotFound when there is none.
+	Update(ctx context.Context, a *Action) error
+	// Active returns the IDs of actions in the given states, oldest first.
+	Active(ctx context.Context, states ...State) ([]string, error)
+	// AddTargets stores targets of action.
+	AddTargets(ctx context.Context, action string, ts []Target) error
+	// Targets returns up to limit targets of action with Ord > after and <= upto, in order.
+	Targets(ctx context.Context, action string, after, upto int64, limit int) ([]Target, error)
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$`)
+
+// Limits on an action.
+const MaxScreens = 32
+
+// compiled is an action's expressions, compiled once.
+type compiled struct {
+	criteria cel.Program
+	screens  []cel.Program
+	names    []string
+}
+
+// compileAction validates a's expressions and returns them compiled, or an Invalid error
+// naming every expression at fault ("criteria", "screens[name]") and the position.
+func compileAction(env *cel.Env, a *Action) (*compiled, error) {
+	var fs errs.Fields
+	c := &compiled{}
+	add := func(err error) {
+		if e, ok := err.(*errs.Error); ok {
+			fs = append(fs, e.Fields...)
+		}
+	}
+	var err error
+	if c.criteria, err = compile(env, "criteria", a.Criteria); err != nil {
+		add(err)
+	}
+	if len(a.Screens) > MaxScreens {
+		fs.Add("screens", "at most %d screens", MaxScreens)
+	}
+	seen := map[string]bool{}
+	for _, s := range a.Screens {
+		field := "screens[" + s.Name + "]"
+		if !namePattern.MatchString(s.Name) {
+			fs.Add(field, "name must be 1 to 64 letters, digits, space or _ . : -")
+			continue
+		}
+		if seen[s.Name] {
+			fs.Add(field, "duplicate screen name")
+			continue
+		}
+		seen[s.Name] = true
+		prg, err := compile(env, field, s.Expr)
+		if err != nil {
+			add(err)
+			continue
+		}
+		c.screens = append(c.screens, prg)
+		c.names = append(c.names, s.Name)
+	}
+	if err := fs.Err(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// verdict is what an action makes of one account.
+type verdict struct {
+	matched  bool
+	spared   string // the screen that spared it; "" when none did
+	already  bool   // matched, not spared, and sanctioned alike already
+	evalErrs int    // expressions that failed at run time
+}
+
+// judge evaluates c over one account. A criteria that fails at run time does not match;
+// a screen that fails spares (doubt favours the account).
+func (c *compiled) judge(sub *Subject, now time.Time, tmpl *Template) verdict {
+	var v verdict
+	act := map[string]any{"account": sub, "now": types.Timestamp{Time: now}}
+	ok, err := eval(c.criteria, act)
+	if err != nil {
+		v.evalErrs++
+	}
+	if !ok {
+		return v
+	}
+	v.matched = true
+	for i, prg := range c.screens {
+		ok, err := eval(prg, act)
+		if err != nil {
+			v.evalErrs++
+			ok = true
+		}
+		if ok {
+			v.spared = c.names[i]
+			return v
+		}
+	}
+	v.already = alike(sub.Sanctions, tmpl)
+	return v
+}
+
+// alike reports whether one of the active sanctions is of the template's kind and
+// covers at least its scope.
+func alike(ss []SubjectSanction, t *Template) bool {
+	for _, s := range ss {
+		if s.Kind != string(t.Kind) {
+			continue
+		}
+		if covers(s.Services, t.Scope.Services, true) && covers(s.Capabilities, t.Scope.Capabilities, false) {
+			return true
+		}
+	}
+	return false
+}
+
+func covers(have, want []string, services bool) bool {
+	for _, w := range want {
+		found := false
+		for _, h := range have {
+			if h == w || (services && h == enforce.AllServices) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
+}

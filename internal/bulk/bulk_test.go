@@ -1,0 +1,409 @@
+package bulk_test
+
+import (
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/bulk"
+	"github.com/stewardhq/steward/internal/bulk/population"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+)
+
+// process is one Steward process's services over a shared database: a new process has
+// a new index, loaded from the database as serve loads it.
+type process struct {
+	enforce *enforce.Service
+	ix      *enforce.Index
+	bulk    *bulk.Service
+}
+
+func newProcess(t *testing.T, db *sqlstore.DB, cfg bulk.Config) *process {
+	t.Helper()
+	rec := audit.NewRecorder(db.Audit())
+	ix := enforce.NewIndex()
+	if _, err := enforce.NewFollower(db.Sanctions(), ix, nil).Load(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
+	enf := enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices})
+	svc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enf, db, rec, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &process{enforce: enf, ix: ix, bulk: svc}
+}
+
+var compliance = audit.WithActor(context.Background(), audit.Actor{Name: "carla", Role: "compliance"}, "req-1")
+
+// The sweep every test runs: everyone seen in the border region, sparing business
+// travellers, long-standing verified accounts and clean records.
+const criteria = `account.region == "border" || account.attributes.days_in_border >= 1.0`
+
+var screens = []bulk.Screen{
+	{Name: "business_trip", Expr: `has(account.attributes.trip_purpose) && account.attributes.trip_purpose == "business"`},
+	{Name: "long_standing", Expr: `account.verified && now - account.created_at > duration("17520h")`},
+	{Name: "clean_record", Expr: `account.attributes.fraud_score < 0.3 && account.attributes.chargebacks == 0.0`},
+}
+
+// judge is the sweep written in Go: the test's own count of what the CEL should do.
+func judge(a *accounts.Account, now time.Time) (matched bool, spared string) {
+	days := a.Attributes["days_in_border"].(float64)
+	if a.Region != "border" && days < 1 {
+		return false, ""
+	}
+	switch {
+	case a.Attributes["trip_purpose"] == "business":
+		return true, "business_trip"
+	case a.Verified && now.Sub(a.CreatedAt) > 2*365*24*time.Hour:
+		return true, "long_standing"
+	case a.Attributes["fraud_score"].(float64) < 0.3 && a.Attributes["chargebacks"].(float64) == 0:
+		return true, "clean_record"
+	}
+	return true, ""
+}
+
+func sweep() bulk.CreateRequest {
+	return bulk.CreateRequest{
+		Name: "border sweep", Criteria: criteria, Screens: screens,
+		Sanction: bulk.Template{Kind: enforce.Suspend, Scope: enforce.Scope{Services: []string{"pay", "chat"}},
+			Duration: "168h", ReasonCode: "fraud_sweep", Detail: "Accounts used for telecom fraud in the border region."},
+		Authority: enforce.Authority{Kind: enforce.ByLegalOrder, Issuer: "Border PSB", Reference: "2026-001"},
+	}
+}
+
+type expected struct {
+	matched, toSanction, already int
+	spared                       map[string]int
+	byRegion                     map[string]int // to sanction
+	targets, untouched           []string
+	before                       []string // sanctioned alike before the sweep
+}
+
+// seed loads a generated population, sanctions a few would-be targets alike already,
+// and returns what the sweep should find.
+func seed(t *testing.T, db *sqlstore.DB, p *process, n int) expected {
+	t.Helper()
+	now := time.Now()
+	pop := population.Generate(population.Config{N: n, Seed: 7, Now: now})
+	svc := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit()))
+	if _, err := svc.Import(context.Background(), pop, nil); err != nil {
+		t.Fatal(err)
+	}
+	ex := expected{spared: map[string]int{}, byRegion: map[string]int{}}
+	for _, sc := range screens {
+		ex.spared[sc.Name] = 0
+	}
+	for _, a := range pop {
+		m, s := judge(a, now)
+		switch {
+		case !m:
+			ex.untouched = append(ex.untouched, a.ID)
+			continue
+		case s != "":
+			ex.spared[s]++
+			ex.untouched = append(ex.untouched, a.ID)
+		case ex.already < 3:
+			// Suspended from every service already: the sweep adds nothing.
+			end := now.Add(48 * time.Hour)
+			if _, err := p.enforce.Impose(compliance, &enforce.Sanction{Account: a.ID, Kind: enforce.Suspend,
+				Scope: enforce.Scope{Services: []string{"*"}}, End: &end, ReasonCode: "earlier",
+				Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r1"}}); err != nil {
+				t.Fatal(err)
+			}
+			ex.already++
+			ex.before = append(ex.before, a.ID)
+			ex.untouched = append(ex.untouched, a.ID)
+		default:
+			ex.toSanction++
+			ex.byRegion[a.Region]++
+			ex.targets = append(ex.targets, a.ID)
+		}
+		ex.matched++
+	}
+	if ex.toSanction < 15 || ex.spared["business_trip"] == 0 || ex.spared["long_standing"] == 0 || ex.spared["clean_record"] == 0 {
+		t.Fatalf("population too thin for the test: %d to sanction, spared %v", ex.toSanction, ex.spared)
+	}
+	return ex
+}
+
+func TestDryRunCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		p := newProcess(t, db, bulk.Config{Page: 97})
+		ex := seed(t, db, p, 700)
+		a, err := p.bulk.Create(compliance, sweep())
+		if err != nil {
+			t.Fatal(err)
+		}
+		d, err := p.bulk.DryRun(compliance, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.Accounts != 700 || d.Matched != ex.matched || d.ToSanction != ex.toSanction || d.Already != ex.already ||
+			d.Spared != ex.matched-ex.toSanction-ex.already || d.EvalErrors != 0 {
+			t.Fatalf("dry run %+v, want %+v", d.Counts, ex)
+		}
+		for name, n := range ex.spared {
+			if d.SparedBy[name] != n {
+				t.Errorf("spared by %s: %d, want %d", name, d.SparedBy[name], n)
+			}
+			if len(d.Samples.Spared[name]) != min(n, bulk.MaxSamples) {
+				t.Errorf("samples spared by %s: %d", name, len(d.Samples.Spared[name]))
+			}
+		}
+		sum := func(m map[string]*bulk.Counts) (c bulk.Counts) {
+			for _, v := range m {
+				c.Accounts += v.Accounts
+				c.ToSanction += v.ToSanction
+			}
+			return c
+		}
+		for _, m := range []map[string]*bulk.Counts{d.ByRegion, d.ByVerified, d.ByAge} {
+			if c := sum(m); c.Accounts != 700 || c.ToSanction != ex.toSanction {
+				t.Errorf("breakdown sums to %+v", c)
+			}
+		}
+		for region, n := range ex.byRegion {
+			if d.ByRegion[region].ToSanction != n {
+				t.Errorf("region %s: %d to sanction, want %d", region, d.ByRegion[region].ToSanction, n)
+			}
+		}
+		if want := ex.targets[:min(len(ex.targets), bulk.MaxSamples)]; !slices.Equal(d.Samples.ToSanction, want) {
+			t.Errorf("samples to sanction %v, want %v", d.Samples.ToSanction, want)
+		}
+		if n := count(t, db, "sanctions"); n != ex.already {
+			t.Errorf("the dry run changed sanctions: %d", n)
+		}
+	})
+}
+
+func TestBadCEL(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	p := newProcess(t, db, bulk.Config{})
+	r := sweep()
+	r.Criteria = `account.region == `
+	r.Screens = []bulk.Screen{{Name: "typo", Expr: `account.verifed`}, {Name: "num", Expr: `account.region + 1`}}
+	_, err := p.bulk.Create(compliance, r)
+	var e *errs.Error
+	if !asErr(err, &e) || e.Code != errs.Invalid {
+		t.Fatalf("err = %v", err)
+	}
+	got := map[string]string{}
+	for _, f := range e.Fields {
+		got[f.Field] = f.Message
+	}
+	for field, want := range map[string]string{"criteria": "line 1, column 19", "screens[typo]": "line 1, column 8", "screens[num]": "line 1, column 16"} {
+		if !strings.Contains(got[field], want) {
+			t.Errorf("%s: %q, want it to say %q", field, got[field], want)
+		}
+	}
+}
+
+func asErr(err error, e **errs.Error) bool {
+	x, ok := err.(*errs.Error)
+	*e = x
+	return ok
+}
+
+func count(t *testing.T, db *sqlstore.DB, table string) int {
+	t.Helper()
+	n, err := db.Count(context.Background(), table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func step(t *testing.T, p *process, id string, n int) {
+	t.Helper()
+	for range n {
+		if _, err := p.bulk.Step(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func state(t *testing.T, p *process, id string) *bulk.Action {
+	t.Helper()
+	a, err := p.bulk.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// runUntil runs p's runner until the action reaches state, then stops it.
+func runUntil(t *testing.T, p *process, id string, want bulk.State) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { p.bulk.Run(ctx, nil, 10*time.Millisecond) })
+	defer func() { cancel(); wg.Wait() }()
+	deadline := time.Now().Add(30 * time.Second)
+	for state(t, p, id).State != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("state %s after 30 s, want %s", state(t, p, id).State, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// bulkSanctions returns, per account, the sanctions action made on it.
+func bulkSanctions(t *testing.T, p *process, ids []string, action string) map[string][]*enforce.Sanction {
+	t.Helper()
+	out := map[string][]*enforce.Sanction{}
+	for _, id := range ids {
+		list, err := p.enforce.List(context.Background(), id, "", 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, sn := range list {
+			if slices.Contains(sn.Evidence, "bulk-action:"+action) {
+				out[id] = append(out[id], sn)
+			}
+		}
+	}
+	return out
+}
+
+func TestExecuteCanaryCrashRevert(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		cfg := bulk.Config{Page: 50, Batch: 7}
+		p1 := newProcess(t, db, cfg)
+		ex := seed(t, db, p1, 500)
+		a, err := p1.bulk.Create(compliance, sweep())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pct := 10.0
+		if _, err := p1.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &pct}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p1.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{}); errs.CodeOf(err) != errs.Conflict {
+			t.Fatalf("second execute: %v, want conflict", err)
+		}
+		step(t, p1, a.ID, 3) // three pages of targets, then the process dies
+
+		p2 := newProcess(t, db, cfg)
+		runUntil(t, p2, a.ID, bulk.Canary)
+		got := state(t, p2, a.ID)
+		canary := int(math.Ceil(float64(ex.toSanction) * pct / 100))
+		if got.Progress.Total != ex.toSanction || got.Progress.Done != canary || got.Progress.CanaryCount != canary {
+			t.Fatalf("after the canary: %+v; want total %d, done %d", got.Progress, ex.toSanction, canary)
+		}
+		if n := count(t, db, "sanctions"); n != ex.already+canary {
+			t.Fatalf("%d sanctions after the canary, want %d", n, ex.already+canary)
+		}
+		if _, err := p2.bulk.Resume(compliance, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		step(t, p2, a.ID, 2) // two batches, then this process dies too
+		if d := state(t, p2, a.ID).Progress.Done; d != canary+14 {
+			t.Fatalf("done %d after two batches, want %d", d, canary+14)
+		}
+
+		p3 := newProcess(t, db, cfg)
+		runUntil(t, p3, a.ID, bulk.Done)
+		got = state(t, p3, a.ID)
+		if got.Progress.Done != ex.toSanction {
+			t.Fatalf("done %d, want %d", got.Progress.Done, ex.toSanction)
+		}
+		made := bulkSanctions(t, p3, append(slices.Clone(ex.targets), ex.untouched...), a.ID)
+		for _, id := range ex.targets {
+			if len(made[id]) != 1 {
+				t.Fatalf("target %s has %d sanctions from the action, want exactly 1", id, len(made[id]))
+			}
+			if p3.ix.Decide(nil, id, "pay.transfer", time.Now().UnixNano()) == nil {
+				t.Fatalf("target %s may still pay", id)
+			}
+		}
+		for _, id := range ex.untouched {
+			if len(made[id]) != 0 {
+				t.Fatalf("spared or unmatched account %s was sanctioned", id)
+			}
+		}
+		if n := count(t, db, "notices"); n != ex.already+ex.toSanction {
+			t.Fatalf("%d notices, want %d", n, ex.already+ex.toSanction)
+		}
+
+		// Pause and resume are refused on a finished action; revert undoes it all.
+		if _, err := p3.bulk.Resume(compliance, a.ID); errs.CodeOf(err) != errs.Conflict {
+			t.Fatalf("resume of a done action: %v", err)
+		}
+		if _, err := p3.bulk.Revert(compliance, a.ID, bulk.RevertRequest{Reason: "innocent travellers were caught"}); err != nil {
+			t.Fatal(err)
+		}
+		runUntil(t, p3, a.ID, bulk.Reverted)
+		made = bulkSanctions(t, p3, ex.targets, a.ID)
+		for _, id := range ex.targets {
+			sn := made[id][0]
+			if sn.Lifted == nil || !sn.Lifted.Wrongful {
+				t.Fatalf("%s: sanction not lifted as wrongful: %+v", id, sn.Lifted)
+			}
+			if p3.ix.Decide(nil, id, "pay.transfer", time.Now().UnixNano()) != nil {
+				t.Fatalf("target %s still denied after revert", id)
+			}
+		}
+		if n := count(t, db, "notices"); n != ex.already+2*ex.toSanction {
+			t.Fatalf("%d notices after revert, want %d", n, ex.already+2*ex.toSanction)
+		}
+		// The sanctions imposed before the sweep stand.
+		for _, id := range ex.before {
+			if p3.ix.Decide(nil, id, "pay.transfer", time.Now().UnixNano()) == nil {
+				t.Fatalf("%s, suspended before the sweep, may pay after its revert", id)
+			}
+		}
+	})
+}
+
+func TestRevertPartial(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	p := newProcess(t, db, bulk.Config{Batch: 5})
+	ex := seed(t, db, p, 500)
+	a, err := p.bulk.Create(compliance, sweep())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := 0.0
+	if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	step(t, p, a.ID, 3) // targets, then two batches
+	if _, err := p.bulk.Pause(compliance, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	if more, err := p.bulk.Step(context.Background(), a.ID); more || err != nil {
+		t.Fatalf("a paused action stepped: %v %v", more, err)
+	}
+	if _, err := p.bulk.Revert(compliance, a.ID, bulk.RevertRequest{Reason: "wrong region"}); err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, p, a.ID, bulk.Reverted)
+	got := state(t, p, a.ID)
+	if got.Progress.Done != 10 || got.Progress.Reverted != 10 {
+		t.Fatalf("progress %+v, want 10 done and reverted", got.Progress)
+	}
+	made := bulkSanctions(t, p, ex.targets, a.ID)
+	n := 0
+	for _, list := range made {
+		for _, sn := range list {
+			n++
+			if sn.Lifted == nil || !sn.Lifted.Wrongful {
+				t.Fatalf("not lifted: %+v", sn)
+			}
+		}
+	}
+	if n != 10 {
+		t.Fatalf("%d sanctions made, want 10", n)
+	}
+}

@@ -1,0 +1,114 @@
+package bulk
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/ext"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+// Subject is what a criteria or screen expression sees of one account, as the variable
+// `account`. Expressions also see `now`, the timestamp of the evaluation, for ages:
+// `now - account.created_at > duration("8760h")`.
+type Subject struct {
+	ID         string            `cel:"id"`
+	Region     string            `cel:"region"`
+	Verified   bool              `cel:"verified"`
+	CreatedAt  time.Time         `cel:"created_at"`
+	Locale     string            `cel:"locale"`
+	Attributes map[string]any    `cel:"attributes"` // numbers are doubles
+	Linked     []SubjectLink     `cel:"linked"`
+	Sanctions  []SubjectSanction `cel:"sanctions"` // active now; warnings are not listed
+}
+
+// SubjectLink is one linked account, as expressions see it.
+type SubjectLink struct {
+	Service string `cel:"service"`
+	Account string `cel:"account"`
+}
+
+// SubjectSanction is one active sanction, as expressions see it.
+type SubjectSanction struct {
+	Kind         string   `cel:"kind"`
+	Services     []string `cel:"services"`
+	Capabilities []string `cel:"capabilities"`
+	ReasonCode   string   `cel:"reason_code"`
+	Policy       string   `cel:"policy"`
+}
+
+// subjectOf returns what expressions see of a, with its active sanctions es.
+func subjectOf(a *accounts.Account, es []enforce.Entry) *Subject {
+	s := &Subject{ID: a.ID, Region: a.Region, Verified: a.Verified, CreatedAt: a.CreatedAt, Locale: a.Locale,
+		Attributes: a.Attributes, Linked: make([]SubjectLink, len(a.Linked)), Sanctions: make([]SubjectSanction, len(es))}
+	if s.Attributes == nil {
+		s.Attributes = map[string]any{}
+	}
+	for i, l := range a.Linked {
+		s.Linked[i] = SubjectLink(l)
+	}
+	for i, e := range es {
+		s.Sanctions[i] = SubjectSanction{Kind: string(e.Kind), Services: e.Services, Capabilities: e.Capabilities,
+			ReasonCode: e.ReasonCode, Policy: e.Policy}
+	}
+	return s
+}
+
+// newEnv returns the CEL environment every expression compiles in.
+func newEnv() (*cel.Env, error) {
+	return cel.NewEnv(
+		ext.NativeTypes(reflect.TypeFor[Subject](), types.ParseStructTag("cel")),
+		cel.Variable("account", cel.ObjectType("bulk.Subject")),
+		cel.Variable("now", cel.TimestampType), // when the dry run or execution fixes its targets
+		ext.Strings(),
+	)
+}
+
+// MaxExpr is the longest expression accepted, in bytes.
+const MaxExpr = 4096
+
+// compile type-checks expr as a boolean expression. A syntax or type error is an Invalid
+// error on field, naming the position (line:column) of the first problem.
+func compile(env *cel.Env, field, expr string) (cel.Program, error) {
+	if strings.TrimSpace(expr) == "" {
+		return nil, errs.Field(field, "is required: a CEL expression over `account`")
+	}
+	if len(expr) > MaxExpr {
+		return nil, errs.Field(field, "at most %d bytes", MaxExpr)
+	}
+	ast, iss := env.Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		e := iss.Errors()[0]
+		loc := e.Location
+		return nil, errs.Field(field, "CEL error at line %d, column %d: %s", loc.Line(), loc.Column()+1, e.Message)
+	}
+	if !ast.OutputType().IsExactType(cel.BoolType) && ast.OutputType() != cel.DynType {
+		return nil, errs.Field(field, "must be a boolean expression, not %s", ast.OutputType())
+	}
+	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, errs.Field(field, "CEL: %v", err)
+	}
+	return prg, nil
+}
+
+// eval runs prg over sub. An evaluation error (a missing attribute, a wrong type at run
+// time) counts as false: an account is never sanctioned on an expression that failed.
+func eval(prg cel.Program, act any) (bool, error) {
+	out, _, err := prg.Eval(act)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("not a boolean: %v", out)
+	}
+	return b, nil
+}

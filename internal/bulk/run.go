@@ -1,0 +1,198 @@
+package bulk
+
+import (
+	"context"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+// Step does the next unit of an action's work, one write transaction: fixing a page of
+// targets, sanctioning a batch, or lifting a batch. It reports whether more work
+// follows without a person's say. A batch commits its sanctions (with their audit
+// entries and notices) together with the action's progress, guarded by the action's
+// version, so a step that races another runner, or a pause, changes nothing and
+// returns errs.Conflict.
+func (s *Service) Step(ctx context.Context, id string) (more bool, err error) {
+	a, err := s.store.Get(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	switch a.State {
+	case Preparing:
+		err = s.prepare(ctx, a)
+	case Running:
+		err = s.sanctionBatch(ctx, a)
+	case Reverting:
+		err = s.revertBatch(ctx, a)
+	default:
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// commit writes the action as changed by fn inside one transaction, provided nobody
+// changed it since it was read at version a.Version.
+func (s *Service) commit(ctx context.Context, a *Action, fn func(ctx context.Context) error) error {
+	return s.tx.Write(ctx, func(ctx context.Context) error {
+		a.Version++
+		a.UpdatedAt = s.now().UTC()
+		// The guarded update first: it takes the action's row lock, so a concurrent
+		// pause or revert either waits for this batch or makes it fail before it writes.
+		if err := s.store.Update(ctx, a); err != nil {
+			return err
+		}
+		return fn(ctx)
+	})
+}
+
+// prepare scans the next page of accounts after the scan cursor and fixes the targets
+// among them. On the last page it sizes the canary and starts running.
+func (s *Service) prepare(ctx context.Context, a *Action) error {
+	c, err := compileAction(s.env, a)
+	if err != nil {
+		return err
+	}
+	page, err := s.accounts.List(ctx, accounts.Filter{After: a.Progress.ScanCursor, Limit: s.page})
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	var ts []Target
+	next := int64(a.Progress.Total)
+	for _, acc := range page {
+		v := c.judge(subjectOf(acc, s.enforce.Active(acc.ID, now.UnixNano())), now, &a.Sanction)
+		if !v.matched || v.spared != "" || v.already {
+			continue
+		}
+		next++
+		ts = append(ts, Target{Ord: next, Account: acc.ID, Sanction: newSanctionID()})
+	}
+	p := &a.Progress
+	p.Total += len(ts)
+	if len(page) > 0 {
+		p.ScanCursor = page[len(page)-1].ID
+	}
+	if len(page) < s.page {
+		p.CanaryCount = 0
+		if a.CanaryPercent > 0 && p.Total > 0 {
+			p.CanaryCount = min(p.Total, int(math.Ceil(float64(p.Total)*a.CanaryPercent/100)))
+		}
+		p.CanaryDone = p.CanaryCount == 0
+		a.State = Running
+		a.startPhase(now.UTC())
+	}
+	return s.commit(ctx, a, func(ctx context.Context) error {
+		return s.store.AddTargets(ctx, a.ID, ts)
+	})
+}
+
+// sanctionBatch sanctions the next batch of targets, stopping at the canary's end.
+func (s *Service) sanctionBatch(ctx context.Context, a *Action) error {
+	p := &a.Progress
+	upto := p.Total
+	if !p.CanaryDone {
+		upto = p.CanaryCount
+	}
+	ts, err := s.store.Targets(ctx, a.ID, int64(p.Done), int64(upto), s.batch)
+	if err != nil {
+		return err
+	}
+	now := s.enforce.Clock()
+	sns := make([]*enforce.Sanction, len(ts))
+	for i, t := range ts {
+		if sns[i], err = a.sanctionFor(t, now); err != nil {
+			return err
+		}
+	}
+	p.Done += len(ts)
+	switch {
+	case p.Done >= p.Total:
+		a.State = Done
+	case !p.CanaryDone && p.Done >= p.CanaryCount:
+		p.CanaryDone = true
+		a.State = Canary
+	}
+	actx := audit.WithActor(ctx, a.Author, "bulk:"+a.ID)
+	return s.commit(actx, a, func(ctx context.Context) error {
+		return s.enforce.ImposeMany(ctx, sns, a.Notify)
+	})
+}
+
+// revertBatch lifts the sanctions of the next batch of sanctioned targets.
+func (s *Service) revertBatch(ctx context.Context, a *Action) error {
+	p := &a.Progress
+	ts, err := s.store.Targets(ctx, a.ID, int64(p.Reverted), int64(p.Done), s.batch)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(ts))
+	for i, t := range ts {
+		ids[i] = t.Sanction
+	}
+	p.Reverted += len(ts)
+	if p.Reverted >= p.Done {
+		a.State = Reverted
+	}
+	actx := audit.WithActor(ctx, a.RevertBy, "bulk:"+a.ID)
+	return s.commit(actx, a, func(ctx context.Context) error {
+		_, err := s.enforce.LiftMany(ctx, ids, "bulk action reverted: "+a.RevertReason)
+		return err
+	})
+}
+
+// Run executes and reverts actions until ctx ends: at start it resumes every action
+// left preparing, running or reverting (by a process that died, say), then works
+// whenever woken, and looks again every poll interval (other processes sharing the
+// database may start actions).
+func (s *Service) Run(ctx context.Context, log *slog.Logger, poll time.Duration) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if poll <= 0 {
+		poll = 5 * time.Second
+	}
+	t := time.NewTicker(poll)
+	defer t.Stop()
+	for {
+		ids, err := s.store.Active(ctx, Preparing, Running, Reverting)
+		if err != nil && ctx.Err() == nil {
+			log.Error("bulk: list active actions", "err", err)
+		}
+		for _, id := range ids {
+			s.drive(ctx, log, id)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-s.wake:
+		case <-t.C:
+		}
+	}
+}
+
+// drive steps one action until it waits or ends, ctx ends, or a step fails.
+func (s *Service) drive(ctx context.Context, log *slog.Logger, id string) {
+	for ctx.Err() == nil {
+		more, err := s.Step(ctx, id)
+		switch {
+		case errs.CodeOf(err) == errs.Conflict:
+			return // another runner, or a pause, got there first; look again later
+		case err != nil:
+			if ctx.Err() == nil {
+				log.Error("bulk: step failed", "action", id, "err", err)
+			}
+			return
+		case !more:
+			return
+		}
+	}
+}

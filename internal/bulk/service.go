@@ -1,0 +1,340 @@
+package bulk
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"cel.dev/cel-go/cel"
+	"github.com/google/uuid"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/txn"
+)
+
+// Config holds a Service's options.
+type Config struct {
+	Batch int              // targets sanctioned (or lifted) per transaction; default 500
+	Page  int              // accounts read per page when scanning; default 2000
+	Now   func() time.Time // the clock; time.Now when nil
+}
+
+// Service creates, dry-runs, executes and reverts bulk actions.
+type Service struct {
+	store    Store
+	accounts accounts.Store
+	enforce  *enforce.Service
+	tx       txn.Runner
+	audit    *audit.Recorder
+	env      *cel.Env
+	batch    int
+	page     int
+	now      func() time.Time
+	wake     chan struct{} // tells the runner there is work
+}
+
+// NewService returns a Service over store that reads accounts from accts and writes
+// sanctions through enf.
+func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.Runner, rec *audit.Recorder, cfg Config) (*Service, error) {
+	env, err := newEnv()
+	if err != nil {
+		return nil, fmt.Errorf("bulk: CEL environment: %w", err)
+	}
+	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, env: env,
+		batch: cfg.Batch, page: cfg.Page, now: cfg.Now, wake: make(chan struct{}, 1)}
+	if s.batch <= 0 {
+		s.batch = 500
+	}
+	if s.page <= 0 {
+		s.page = 2000
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// CreateRequest is a new bulk action.
+type CreateRequest struct {
+	Name      string            `json:"name"`
+	Criteria  string            `json:"criteria"`
+	Screens   []Screen          `json:"screens"`
+	Sanction  Template          `json:"sanction"`
+	Authority enforce.Authority `json:"authority"`
+	Notify    *bool             `json:"notify,omitempty"` // default true
+}
+
+// Create validates and stores a draft action. Returns errs.Invalid naming every field
+// at fault: a CEL syntax or type error names its expression ("criteria",
+// "screens[name]") and position; errs.Forbidden when the caller may not act on the
+// authority.
+func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) {
+	now := s.now().UTC()
+	a := &Action{
+		ID: uuid.Must(uuid.NewV7()).String(), Name: r.Name, Criteria: r.Criteria, Screens: r.Screens,
+		Sanction: r.Sanction, Authority: r.Authority, Notify: r.Notify == nil || *r.Notify,
+		State: Draft, Version: 1, CreatedAt: now, UpdatedAt: now,
+	}
+	a.Author, _ = audit.FromContext(ctx)
+	if a.Screens == nil {
+		a.Screens = []Screen{}
+	}
+	var fs errs.Fields
+	if !namePattern.MatchString(a.Name) {
+		fs.Add("name", "is required: 1 to 64 letters, digits, space or _ . : -")
+	}
+	if _, err := compileAction(s.env, a); err != nil {
+		fs = append(fs, err.(*errs.Error).Fields...)
+	}
+	if _, err := a.sanctionFor(Target{Account: "template", Sanction: uuid.Nil.String()}, now); err != nil {
+		if e, ok := err.(*errs.Error); ok {
+			fs = append(fs, errs.Fields(e.Fields).Prefix("sanction.")...)
+		} else {
+			return nil, err
+		}
+	}
+	if err := fs.Err(); err != nil {
+		return nil, err
+	}
+	err := s.tx.Write(ctx, func(ctx context.Context) error {
+		if a.Sanction.Policy != "" {
+			if _, err := s.enforce.GetPolicy(ctx, a.Sanction.Policy); errs.CodeOf(err) == errs.NotFound {
+				return errs.Field("sanction.policy", "no policy %q", a.Sanction.Policy)
+			} else if err != nil {
+				return err
+			}
+		}
+		if err := s.store.Insert(ctx, a); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, audit.Change{Action: "bulk.create", Subject: "bulk:" + a.ID, Value: r})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// sanctionFor returns the sanction a imposes on target t at now. Returns errs.Invalid
+// (fields unprefixed) when the template does not make a valid sanction.
+func (a *Action) sanctionFor(t Target, now time.Time) (*enforce.Sanction, error) {
+	tp := a.Sanction
+	sn := &enforce.Sanction{
+		ID: t.Sanction, Account: t.Account, Kind: tp.Kind, Scope: tp.Scope, Start: now,
+		ReasonCode: tp.ReasonCode, Policy: tp.Policy, Clause: tp.Clause, Detail: tp.Detail,
+		Evidence:  append(append([]string{}, tp.Evidence...), "bulk-action:"+a.ID),
+		Authority: a.Authority, Source: enforce.FromBulk, Author: a.Author, CreatedAt: now, UpdatedAt: now,
+	}
+	sn.Scope.Services = append([]string{}, tp.Scope.Services...)
+	sn.Scope.Capabilities = append([]string{}, tp.Scope.Capabilities...)
+	if tp.Duration != "" {
+		d, err := time.ParseDuration(tp.Duration)
+		if err != nil || d <= 0 {
+			return nil, errs.Field("duration", `must be a positive duration such as "72h"`)
+		}
+		end := now.Add(d)
+		sn.End = &end
+	}
+	if err := enforce.CheckNew(sn); err != nil {
+		return nil, err
+	}
+	return sn, nil
+}
+
+// Get returns the action. Returns errs.NotFound when there is none.
+func (s *Service) Get(ctx context.Context, id string) (*Action, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	return s.store.Get(ctx, id)
+}
+
+// Status is an action with its rate and the time its current phase still needs.
+type Status struct {
+	*Action
+	Rate       float64 `json:"rate"`        // targets per second in the current phase
+	ETASeconds float64 `json:"eta_seconds"` // estimated seconds left; 0 when not running
+}
+
+// StatusOf returns a's rate and estimate at the service's clock.
+func (s *Service) StatusOf(a *Action) Status {
+	st := Status{Action: a}
+	p := a.Progress
+	if p.PhaseStart.IsZero() {
+		return st
+	}
+	el := s.now().Sub(p.PhaseStart).Seconds()
+	var done, left int
+	switch a.State {
+	case Running:
+		done, left = p.Done-p.PhaseFrom, p.Total-p.Done
+	case Reverting:
+		done, left = p.Reverted-p.PhaseFrom, p.Done-p.Reverted
+	default:
+		return st
+	}
+	if el > 0 && done > 0 {
+		st.Rate = float64(done) / el
+		st.ETASeconds = math.Round(float64(left)/st.Rate*10) / 10
+	}
+	return st
+}
+
+func checkID(id string) error {
+	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
+		return errs.Field("id", "must be a bulk action ID (a UUID)")
+	}
+	return nil
+}
+
+// transition changes the stored action with edit inside a write transaction, audits it
+// as bulk.<verb>, and wakes the runner once it commits.
+func (s *Service) transition(ctx context.Context, id, verb string, rec any, edit func(a *Action, now time.Time) error) (*Action, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	var out *Action
+	err := s.tx.Write(ctx, func(ctx context.Context) error {
+		a, err := s.store.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC()
+		if err := edit(a, now); err != nil {
+			return err
+		}
+		a.Version++
+		a.UpdatedAt = now
+		if err := s.store.Update(ctx, a); err != nil {
+			return err
+		}
+		if err := s.audit.Record(ctx, audit.Change{Action: "bulk." + verb, Subject: "bulk:" + id, Value: rec}); err != nil {
+			return err
+		}
+		s.tx.AfterCommit(ctx, s.Wake)
+		out = a
+		return nil
+	})
+	return out, err
+}
+
+// Wake tells the runner there may be work.
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// ExecuteRequest starts an execution.
+type ExecuteRequest struct {
+	CanaryPercent *float64 `json:"canary_percent,omitempty"` // default 1; 0 for no canary
+}
+
+// Execute starts executing a draft: the runner fixes its targets, sanctions the canary
+// share, and waits in state canary for Resume. Returns errs.Conflict unless the action
+// is a draft, errs.Invalid for a canary share outside 0..100, errs.NotFound.
+func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Action, error) {
+	pct := 1.0
+	if r.CanaryPercent != nil {
+		pct = *r.CanaryPercent
+	}
+	if math.IsNaN(pct) || pct < 0 || pct > 100 {
+		return nil, errs.Field("canary_percent", "must be from 0 to 100")
+	}
+	return s.transition(ctx, id, "execute", struct {
+		Action        string  `json:"action"`
+		CanaryPercent float64 `json:"canary_percent"`
+	}{id, pct}, func(a *Action, now time.Time) error {
+		if a.State != Draft {
+			return errs.E(errs.Conflict, "bulk action %s is %s; only a draft can be executed", a.ID, a.State)
+		}
+		if _, err := compileAction(s.env, a); err != nil {
+			return err
+		}
+		a.State, a.CanaryPercent = Preparing, pct
+		return nil
+	})
+}
+
+// Pause stops an action that is preparing, running or reverting after its current
+// batch. Returns errs.Conflict in any other state, errs.NotFound.
+func (s *Service) Pause(ctx context.Context, id string) (*Action, error) {
+	return s.transition(ctx, id, "pause", map[string]string{"action": id}, func(a *Action, now time.Time) error {
+		switch a.State {
+		case Preparing, Running, Reverting:
+			a.Resumes, a.State = a.State, Paused
+			return nil
+		case Paused, Canary:
+			return nil // already waiting
+		}
+		return errs.E(errs.Conflict, "bulk action %s is %s; there is nothing to pause", a.ID, a.State)
+	})
+}
+
+// Resume continues a paused action, or one waiting after its canary. Returns
+// errs.Conflict in any other state, errs.NotFound.
+func (s *Service) Resume(ctx context.Context, id string) (*Action, error) {
+	return s.transition(ctx, id, "resume", map[string]string{"action": id}, func(a *Action, now time.Time) error {
+		switch a.State {
+		case Canary:
+			a.State = Running
+		case Paused:
+			a.State, a.Resumes = a.Resumes, ""
+		case Preparing, Running, Reverting:
+			return nil // running already
+		default:
+			return errs.E(errs.Conflict, "bulk action %s is %s; there is nothing to resume", a.ID, a.State)
+		}
+		a.startPhase(now)
+		return nil
+	})
+}
+
+func (a *Action) startPhase(now time.Time) {
+	a.Progress.PhaseStart = now
+	a.Progress.PhaseFrom = a.Progress.Done
+	if a.State == Reverting {
+		a.Progress.PhaseFrom = a.Progress.Reverted
+	}
+}
+
+// RevertRequest undoes an action.
+type RevertRequest struct {
+	Reason string `json:"reason"`
+}
+
+// Revert stops the action and has the runner lift every sanction it made, as wrongful,
+// telling each person. It works on a partly executed action. Returns errs.Invalid
+// without a reason, errs.Conflict for a draft or an action reverted already,
+// errs.NotFound.
+func (s *Service) Revert(ctx context.Context, id string, r RevertRequest) (*Action, error) {
+	if r.Reason == "" || len(r.Reason) > enforce.MaxText {
+		return nil, errs.Field("reason", "is required, at most %d bytes", enforce.MaxText)
+	}
+	actor, _ := audit.FromContext(ctx)
+	return s.transition(ctx, id, "revert", struct {
+		Action string `json:"action"`
+		RevertRequest
+	}{id, r}, func(a *Action, now time.Time) error {
+		switch a.State {
+		case Draft:
+			return errs.E(errs.Conflict, "bulk action %s is a draft: it sanctioned nobody", a.ID)
+		case Reverting, Reverted:
+			return errs.E(errs.Conflict, "bulk action %s is %s already", a.ID, a.State)
+		case Paused:
+			if a.Resumes == Reverting {
+				return errs.E(errs.Conflict, "bulk action %s is reverting already (paused); resume it", a.ID)
+			}
+		}
+		a.State, a.Resumes, a.RevertReason, a.RevertBy = Reverting, "", r.Reason, actor
+		a.startPhase(now)
+		return nil
+	})
+}
+
+func newSanctionID() string { return uuid.Must(uuid.NewV7()).String() }

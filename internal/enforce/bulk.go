@@ -1,0 +1,186 @@
+package enforce
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+// This file holds what bulk actions need of sanctions: many sanctions imposed or lifted
+// in one transaction, each with the same store writes, audit entry, announcement and
+// index update as a single one.
+
+// CheckNew normalizes a sanction built elsewhere (a bulk action's template) and checks
+// it as Impose would. Returns errs.Invalid naming the fields at fault.
+func CheckNew(sn *Sanction) error {
+	sn.normalize()
+	return sn.validate()
+}
+
+// Active returns the index's entries for account that deny (or stand) at now.
+func (ix *Index) Active(account string, now int64) []Entry {
+	es := (*ix.shardOf(account).m.Load())[account]
+	var out []Entry
+	for _, x := range es {
+		if now >= x.Start && now < x.End {
+			out = append(out, x.Entry)
+		}
+	}
+	return out
+}
+
+// Active returns the sanctions (warnings aside) the index holds for account that stand now.
+func (s *Service) Active(account string, now int64) []Entry { return s.index.Active(account, now) }
+
+// ImposeMany stores new sanctions whose every field is set by the caller (ID, times,
+// author, source), each with its audit entry and, when announce is set, its notice and
+// webhook events, in one write transaction (the caller's, when ctx holds one). Returns
+// errs.Invalid for a sanction that does not validate, errs.Forbidden when the actor may
+// not act on its authority, and errs.Conflict when a sanction ID exists already.
+func (s *Service) ImposeMany(ctx context.Context, sns []*Sanction, announce bool) error {
+	if len(sns) == 0 {
+		return nil
+	}
+	changes := make([]audit.Change, len(sns))
+	for i, sn := range sns {
+		if err := CheckNew(sn); err != nil {
+			return err
+		}
+		if err := mayActOn(ctx, sn.Authority); err != nil {
+			return err
+		}
+		changes[i] = audit.Change{Action: "sanction.create", Subject: sn.Account, Value: sn}
+	}
+	entries, err := s.audit.Entries(ctx, changes...)
+	if err != nil {
+		return err
+	}
+	return s.tx.Write(ctx, func(ctx context.Context) error {
+		policies := map[string]*Policy{}
+		written := make([]Entry, 0, len(sns))
+		for _, sn := range sns {
+			seq, err := s.store.NextSeq(ctx)
+			if err != nil {
+				return err
+			}
+			if err := s.store.Insert(ctx, sn, seq); err != nil {
+				return err
+			}
+			if announce && s.announce != nil {
+				p, err := s.policyCached(ctx, policies, sn.Policy)
+				if err != nil {
+					return err
+				}
+				if err := s.announce.Announce(ctx, Change{Event: Created, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)}); err != nil {
+					return err
+				}
+			}
+			written = append(written, entryCopy(sn, seq))
+		}
+		if err := s.audit.Append(ctx, entries); err != nil {
+			return err
+		}
+		s.tx.AfterCommit(ctx, func() { s.index.Apply(s.now().UnixNano(), written...) })
+		return nil
+	})
+}
+
+// LiftMany lifts the sanctions with the given IDs as wrongful, with reason, in one write
+// transaction (the caller's, when ctx holds one): each is audited, announced (a notice
+// saying it should not have been imposed) and taken out of the index. A sanction lifted
+// before is marked wrongful without moving its lift time; one lifted as wrongful already
+// is left alone. It returns how many it changed. Returns errs.NotFound for an unknown ID
+// and errs.Forbidden when the actor may not act on a sanction's authority.
+func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (int, error) {
+	if reason == "" || len(reason) > MaxText {
+		return 0, errs.Field("reason", "is required, at most %d bytes", MaxText)
+	}
+	actor, _ := audit.FromContext(ctx)
+	n := 0
+	err := s.tx.Write(ctx, func(ctx context.Context) error {
+		n = 0
+		policies := map[string]*Policy{}
+		var written []Entry
+		var changes []audit.Change
+		now := s.now().UTC()
+		for _, id := range ids {
+			seq, err := s.store.NextSeq(ctx)
+			if err != nil {
+				return err
+			}
+			sn, err := s.store.Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			if sn.Lifted != nil && sn.Lifted.Wrongful {
+				continue
+			}
+			if err := mayActOn(ctx, sn.Authority); err != nil {
+				return err
+			}
+			if sn.Lifted == nil {
+				sn.Lifted = &Lift{At: now, Reason: reason, Wrongful: true, By: actor}
+			} else {
+				sn.Lifted.Wrongful = true
+			}
+			if sn.Strike != nil {
+				sn.Strike.Withdrawn = true
+			}
+			sn.UpdatedAt = now
+			if err := s.store.Update(ctx, sn, seq); err != nil {
+				return err
+			}
+			changes = append(changes, audit.Change{Action: "sanction.lift", Subject: sn.Account, Value: struct {
+				Sanction string `json:"sanction"`
+				LiftRequest
+			}{sn.ID, LiftRequest{Reason: reason, Wrongful: true}}})
+			if s.announce != nil {
+				p, err := s.policyCached(ctx, policies, sn.Policy)
+				if err != nil {
+					return err
+				}
+				if err := s.announce.Announce(ctx, Change{Event: Lifted, Sanction: sn, Policy: p, At: now, AppealURL: s.AppealURL(sn.ID)}); err != nil {
+					return err
+				}
+			}
+			written = append(written, entryCopy(sn, seq))
+			n++
+		}
+		if len(changes) > 0 {
+			if err := s.audit.Record(ctx, changes...); err != nil {
+				return err
+			}
+		}
+		s.tx.AfterCommit(ctx, func() { s.index.Apply(s.now().UnixNano(), written...) })
+		return nil
+	})
+	return n, err
+}
+
+// policyCached returns the policy id (nil for none), reading each once per call.
+func (s *Service) policyCached(ctx context.Context, cache map[string]*Policy, id string) (*Policy, error) {
+	if id == "" {
+		return nil, nil
+	}
+	if p, ok := cache[id]; ok {
+		return p, nil
+	}
+	p, err := s.store.GetPolicy(ctx, id)
+	if err != nil && errs.CodeOf(err) != errs.NotFound {
+		return nil, err
+	}
+	cache[id] = p
+	return p, nil
+}
+
+func entryCopy(sn *Sanction, seq int64) Entry {
+	e := EntryOf(sn, seq)
+	e.Services, e.Capabilities = slices.Clone(e.Services), slices.Clone(e.Capabilities)
+	return e
+}
+
+// Clock returns the service's clock reading, for callers that stamp sanctions themselves.
+func (s *Service) Clock() time.Time { return s.now().UTC() }

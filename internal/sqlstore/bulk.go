@@ -1,0 +1,129 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/stewardhq/steward/internal/bulk"
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+// BulkActions implements bulk.Store.
+type BulkActions struct{ db *DB }
+
+// BulkActions returns the bulk action store.
+func (db *DB) BulkActions() *BulkActions { return &BulkActions{db} }
+
+var _ bulk.Store = (*BulkActions)(nil)
+
+func (s *BulkActions) Insert(ctx context.Context, a *bulk.Action) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.exec(ctx, "INSERT INTO bulk_actions (id, state, version, body, created_at) VALUES (?, ?, ?, ?, ?)",
+		a.ID, string(a.State), a.Version, string(body), nanos(a.CreatedAt))
+	if s.db.d.unique(err) {
+		return errs.E(errs.Conflict, "bulk action %s exists already", a.ID)
+	}
+	return err
+}
+
+func (s *BulkActions) Get(ctx context.Context, id string) (*bulk.Action, error) {
+	var body string
+	err := s.db.queryRow(ctx, "SELECT body FROM bulk_actions WHERE id = ?", id).Scan(&body)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "bulk action %s not found", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var a bulk.Action
+	if err := json.Unmarshal([]byte(body), &a); err != nil {
+		return nil, fmt.Errorf("stored bulk action %s: %w", id, err)
+	}
+	return &a, nil
+}
+
+func (s *BulkActions) Update(ctx context.Context, a *bulk.Action) error {
+	body, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.exec(ctx, "UPDATE bulk_actions SET state = ?, version = ?, body = ? WHERE id = ? AND version = ?",
+		string(a.State), a.Version, string(body), a.ID, a.Version-1)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.Get(ctx, a.ID); err != nil {
+			return err
+		}
+		return errs.E(errs.Conflict, "bulk action %s changed meanwhile; try again", a.ID)
+	}
+	return nil
+}
+
+func (s *BulkActions) Active(ctx context.Context, states ...bulk.State) ([]string, error) {
+	if len(states) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(states))
+	for i, st := range states {
+		args[i] = string(st)
+	}
+	rows, err := s.db.query(ctx, "SELECT id FROM bulk_actions WHERE state IN ("+params(len(states))+") ORDER BY id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// targetChunk is how many targets one INSERT writes: 4 columns × 1000 rows stays under
+// both databases' limits on bound parameters.
+const targetChunk = 1000
+
+func (s *BulkActions) AddTargets(ctx context.Context, action string, ts []bulk.Target) error {
+	args := make([]any, 0, 4*min(len(ts), targetChunk))
+	for start := 0; start < len(ts); start += targetChunk {
+		chunk := ts[start:min(start+targetChunk, len(ts))]
+		args = args[:0]
+		for _, t := range chunk {
+			args = append(args, action, t.Ord, t.Account, t.Sanction)
+		}
+		if _, err := s.db.exec(ctx, "INSERT INTO bulk_targets (action, ord, account, sanction) VALUES "+placeholders(len(chunk), 4), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *BulkActions) Targets(ctx context.Context, action string, after, upto int64, limit int) ([]bulk.Target, error) {
+	rows, err := s.db.query(ctx, "SELECT ord, account, sanction FROM bulk_targets WHERE action = ? AND ord > ? AND ord <= ? ORDER BY ord LIMIT ?",
+		action, after, upto, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []bulk.Target
+	for rows.Next() {
+		var t bulk.Target
+		if err := rows.Scan(&t.Ord, &t.Account, &t.Sanction); err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
