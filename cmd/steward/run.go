@@ -10,6 +10,7 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/sqlstore"
@@ -71,6 +72,7 @@ type app struct {
 	enforce  *enforce.Service
 	notices  *notify.Notifier
 	webhooks *notify.Webhooks
+	bulk     *bulk.Service
 }
 
 func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
@@ -81,6 +83,12 @@ func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
 	rec := audit.NewRecorder(db.Audit())
 	ix := enforce.NewIndex()
 	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
+	// Bulk sanctions go through an enforce service over the same index and announcer.
+	bulkSvc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}), db, rec, bulk.Config{})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	return &app{
 		db:       db,
 		recorder: rec,
@@ -92,6 +100,7 @@ func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
 		enforce:  enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}),
 		notices:  notices,
 		webhooks: notify.NewWebhooks(db.Webhooks(), db, rec),
+		bulk:     bulkSvc,
 	}, nil
 }
 

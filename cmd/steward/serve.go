@@ -49,11 +49,13 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 		return err
 	}
 	defer stopFollowing()
+	defer a.runBulk(ctx, log)() // before a.Close: the batch in flight commits
 	h := httpapi.NewHandler(httpapi.Deps{
 		Enforce: a.enforce, Notices: a.notices, Webhooks: a.webhooks,
 		Accounts: a.accounts, Keys: a.keys, Idempotency: a.db.Idempotency(), Tx: a.db,
 		Ping: a.db.Ping, Logger: log, Version: version,
 		Audit: a.audit,
+		Bulk:  a.bulk,
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/notify"
@@ -48,6 +49,10 @@ func newTestAPIAudit(tb testing.TB, db *sqlstore.DB, log audit.Store) *testAPI {
 	ix := enforce.NewIndex()
 	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
 	auditLog, seq := newTestAuditLog(tb, db)
+	bulkSvc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}), db, rec, bulk.Config{})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	a := &testAPI{
 		db:  db,
 		ix:  ix,
@@ -58,6 +63,7 @@ func newTestAPIAudit(tb testing.TB, db *sqlstore.DB, log audit.Store) *testAPI {
 			Enforce:     enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}),
 			Notices:     notices,
 			Webhooks:    notify.NewWebhooks(db.Webhooks(), db, rec),
+			Bulk:        bulkSvc,
 			Keys:        keyring,
 			Idempotency: db.Idempotency(),
 			Tx:          db,

@@ -24,6 +24,7 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/idempotency"
@@ -45,6 +46,7 @@ type Deps struct {
 	Enforce  *enforce.Service // sanctions, policies and the check API
 	Notices  *notify.Notifier // notices to users about their sanctions
 	Webhooks *notify.Webhooks // webhook receivers and their delivery history
+	Bulk     *bulk.Service    // bulk actions: dry run, execution, revert
 }
 
 // server holds the dependencies the handlers share.

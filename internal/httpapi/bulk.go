@@ -1,0 +1,98 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/bulk"
+)
+
+var (
+	bulkW = []auth.Role{auth.Compliance, auth.Admin}
+	bulkR = []auth.Role{auth.Compliance, auth.Admin, auth.Auditor}
+)
+
+type (
+	bulkBody    = bulk.CreateRequest
+	bulkReply   = bulk.Status
+	executeBody = bulk.ExecuteRequest
+	revertBody  = bulk.RevertRequest
+	dryRunReply = bulk.DryRun
+)
+
+func (s *server) createBulk(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	var b bulkBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (int, any, error) {
+		a, err := s.Bulk.Create(ctx, b)
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, s.Bulk.StatusOf(a), nil
+	}, nil
+}
+
+func (s *server) getBulk(r *http.Request) (int, any, error) {
+	a, err := s.Bulk.Get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, s.Bulk.StatusOf(a), nil
+}
+
+// dryRunBulk reads only, outside any write transaction: a dry run over many accounts
+// holds up no writer.
+func (s *server) dryRunBulk(r *http.Request) (int, any, error) {
+	d, err := s.Bulk.DryRun(r.Context(), r.PathValue("id"))
+	return http.StatusOK, d, err
+}
+
+// bulkChange answers a write that changes one action, with status.
+func (s *server) bulkChange(status int, do func(ctx context.Context) (*bulk.Action, error)) func(context.Context) (int, any, error) {
+	return func(ctx context.Context) (int, any, error) {
+		a, err := do(ctx)
+		if err != nil {
+			return 0, nil, err
+		}
+		return status, s.Bulk.StatusOf(a), nil
+	}
+}
+
+func (s *server) executeBulk(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	var b executeBody
+	if err := decodeOptionalJSON(body, &b); err != nil {
+		return nil, err
+	}
+	id := r.PathValue("id")
+	return s.bulkChange(http.StatusAccepted, func(ctx context.Context) (*bulk.Action, error) { return s.Bulk.Execute(ctx, id, b) }), nil
+}
+
+func (s *server) pauseBulk(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	id := r.PathValue("id")
+	return s.bulkChange(http.StatusOK, func(ctx context.Context) (*bulk.Action, error) { return s.Bulk.Pause(ctx, id) }), nil
+}
+
+func (s *server) resumeBulk(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	id := r.PathValue("id")
+	return s.bulkChange(http.StatusOK, func(ctx context.Context) (*bulk.Action, error) { return s.Bulk.Resume(ctx, id) }), nil
+}
+
+func (s *server) revertBulk(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	var b revertBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
+	}
+	id := r.PathValue("id")
+	return s.bulkChange(http.StatusAccepted, func(ctx context.Context) (*bulk.Action, error) { return s.Bulk.Revert(ctx, id, b) }), nil
+}
+
+// decodeOptionalJSON is decodeJSON that accepts an empty body as {}.
+func decodeOptionalJSON(body []byte, v any) error {
+	if len(body) == 0 {
+		return nil
+	}
+	return decodeJSON(body, v)
+}

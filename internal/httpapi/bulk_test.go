@@ -1,0 +1,167 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/bulk"
+	"github.com/stewardhq/steward/internal/bulk/population"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+)
+
+const bulkSweep = `{"name": "border sweep",
+ "criteria": "account.region == \"border\" || account.attributes.days_in_border >= 1.0",
+ "screens": [{"name": "business_trip", "expr": "has(account.attributes.trip_purpose) && account.attributes.trip_purpose == \"business\""},
+             {"name": "clean_record", "expr": "account.attributes.fraud_score < 0.3"}],
+ "sanction": {"kind": "suspend", "scope": {"services": ["pay"]}, "duration": "72h", "reason_code": "fraud_sweep"},
+ "authority": {"kind": "legal_order", "issuer": "Border PSB", "reference": "2026-001"}}`
+
+// runner executes bulk actions over db as a second process would.
+func runner(t *testing.T, db *sqlstore.DB) *bulk.Service {
+	t.Helper()
+	rec := audit.NewRecorder(db.Audit())
+	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
+	enf := enforce.NewService(db.Sanctions(), db, rec, enforce.NewIndex(), enforce.Config{Announcer: notices})
+	svc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enf, db, rec, bulk.Config{Batch: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func (a *testAPI) bulkState(t *testing.T, id string) bulk.Status {
+	t.Helper()
+	w := a.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id, key: a.keys[auth.Auditor]})
+	if w.Code != 200 {
+		t.Fatalf("GET: %d %s", w.Code, w.Body)
+	}
+	st := bulk.Status{Action: &bulk.Action{}}
+	if err := json.Unmarshal(w.Body.Bytes(), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// runTo runs svc's runner until the API shows the action in state want.
+func (a *testAPI) runTo(t *testing.T, svc *bulk.Service, id string, want bulk.State) bulk.Status {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { svc.Run(ctx, nil, 5*time.Millisecond) })
+	defer func() { cancel(); wg.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		if st := a.bulkState(t, id); st.State == want {
+			return st
+		}
+	}
+	t.Fatalf("action not %s after 30 s", want)
+	return bulk.Status{}
+}
+
+func TestBulkOverHTTP(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api := newTestAPI(t, db)
+		pop := population.Generate(population.Config{N: 300, Seed: 3})
+		if _, err := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit())).Import(context.Background(), pop, nil); err != nil {
+			t.Fatal(err)
+		}
+		key := api.keys[auth.Compliance]
+		post := func(target, body, idem string) *http.Response {
+			req := request{method: "POST", target: target, key: key, body: body}
+			if idem != "" {
+				req.header = http.Header{"Idempotency-Key": {idem}}
+			}
+			return api.do(t, req).Result()
+		}
+		decode := func(r *http.Response, v any) {
+			t.Helper()
+			defer r.Body.Close()
+			if err := json.NewDecoder(r.Body).Decode(v); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// A CEL error is a 400 naming the expression and the position.
+		bad := strings.Replace(bulkSweep, `account.attributes.fraud_score < 0.3`, `account.attributes.fraud_score < `, 1)
+		r := post("/v1/bulk-actions", bad, "")
+		var p Problem
+		decode(r, &p)
+		if r.StatusCode != 400 || len(p.Errors) != 1 || p.Errors[0].Field != "screens[clean_record]" || !strings.Contains(p.Errors[0].Message, "line 1, column 34") {
+			t.Fatalf("bad CEL: %d %+v", r.StatusCode, p)
+		}
+		if w := api.do(t, request{method: "POST", target: "/v1/bulk-actions", key: api.keys[auth.Reviewer], body: bulkSweep}); w.Code != 403 {
+			t.Fatalf("reviewer creates a bulk action: %d", w.Code)
+		}
+
+		// Create is idempotent.
+		r = post("/v1/bulk-actions", bulkSweep, "create-1")
+		var created bulk.Status
+		decode(r, &created)
+		r2 := post("/v1/bulk-actions", bulkSweep, "create-1")
+		var again bulk.Status
+		decode(r2, &again)
+		if r.StatusCode != 201 || r2.StatusCode != 201 || again.ID != created.ID || r2.Header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("create: %d %d %s %s", r.StatusCode, r2.StatusCode, created.ID, again.ID)
+		}
+		if n, _ := db.Count(context.Background(), "bulk_actions"); n != 1 {
+			t.Fatalf("%d actions after a retried create", n)
+		}
+		id := created.ID
+
+		r = post("/v1/bulk-actions/"+id+"/dry-run", "", "")
+		var d bulk.DryRun
+		decode(r, &d)
+		if r.StatusCode != 200 || d.Accounts != 300 || d.ToSanction == 0 || d.Spared == 0 {
+			t.Fatalf("dry run: %d %+v", r.StatusCode, d.Counts)
+		}
+
+		// Execute is idempotent too; a second execute without the key conflicts.
+		for range 2 {
+			if r := post("/v1/bulk-actions/"+id+"/execute", `{"canary_percent": 20}`, "exec-1"); r.StatusCode != 202 {
+				t.Fatalf("execute: %d", r.StatusCode)
+			}
+		}
+		if r := post("/v1/bulk-actions/"+id+"/execute", `{}`, ""); r.StatusCode != 409 {
+			t.Fatalf("second execute: %d", r.StatusCode)
+		}
+		svc := runner(t, db)
+		st := api.runTo(t, svc, id, bulk.Canary)
+		if st.Progress.Total != d.ToSanction || st.Progress.Done != st.Progress.CanaryCount || st.Progress.Done == 0 {
+			t.Fatalf("canary: %+v", st.Progress)
+		}
+		if r := post("/v1/bulk-actions/"+id+"/resume", "", ""); r.StatusCode != 200 {
+			t.Fatalf("resume: %d", r.StatusCode)
+		}
+		st = api.runTo(t, svc, id, bulk.Done)
+		if st.Progress.Done != d.ToSanction {
+			t.Fatalf("done: %+v", st.Progress)
+		}
+		if n, _ := db.Count(context.Background(), "sanctions"); n != d.ToSanction {
+			t.Fatalf("%d sanctions, want %d", n, d.ToSanction)
+		}
+		if r := post("/v1/bulk-actions/"+id+"/revert", `{}`, ""); r.StatusCode != 400 {
+			t.Fatalf("revert without a reason: %d", r.StatusCode)
+		}
+		if r := post("/v1/bulk-actions/"+id+"/revert", `{"reason": "travellers caught"}`, "rev-1"); r.StatusCode != 202 {
+			t.Fatalf("revert: %d", r.StatusCode)
+		}
+		st = api.runTo(t, svc, id, bulk.Reverted)
+		if st.Progress.Reverted != d.ToSanction {
+			t.Fatalf("reverted: %+v", st.Progress)
+		}
+		if n, _ := db.Count(context.Background(), "notices"); n != 2*d.ToSanction {
+			t.Fatalf("%d notices, want %d", n, 2*d.ToSanction)
+		}
+	})
+}
