@@ -367,13 +367,6 @@ func TestImportTooMany(t *testing.T) {
 func TestConcurrentPutsSameAccounts(t *testing.T) {
 	const clients, puts, ids = 16, 10, 4
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		if db.Dialect() == "postgres" {
-			// Known bug, reported: concurrent committers lock the same account rows in
-			// different orders and PostgreSQL aborts one with "deadlock detected"
-			// (SQLSTATE 40P01), failing every write of its batch with a 500 after
-			// deadlock_timeout. Remove this skip when sqlstore retries or orders them.
-			t.Skip("known bug: concurrent committers deadlock on shared accounts (SQLSTATE 40P01)")
-		}
 		api := newTestAPI(t, db)
 		before := api.rows(t)
 		var wg sync.WaitGroup

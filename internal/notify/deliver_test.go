@@ -132,7 +132,16 @@ func TestWebhooksDeliverAfterFailures(t *testing.T) {
 				t.Fatalf("retries carried ids %v, want %s each time", rc.seen[:5], want[0].ID)
 			}
 		}
-		hist, err := hooks.Deliveries(context.Background(), "platform", "", 100)
+		// The dispatcher records an attempt after the receiver has answered it: wait for
+		// the last record.
+		var hist []*notify.Delivery
+		for {
+			hist, err = hooks.Deliveries(context.Background(), "platform", "", 100)
+			if err != nil || len(hist) >= 16 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		if err != nil || len(hist) != 16 {
 			t.Fatalf("history holds %d attempts, want 16 (4 failed, 12 delivered): %v", len(hist), err)
 		}

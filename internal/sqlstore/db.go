@@ -53,6 +53,12 @@ type DB struct {
 	closer     sync.Once
 }
 
+// maxAttempts is how many times a transaction is run when the database refuses it for a
+// conflict with a concurrent one (a deadlock or serialization failure on PostgreSQL, with
+// another committer or process): such a failure is no fault of the transaction's. Only
+// a batch's first transaction is retried; on PostgreSQL it is the only one.
+const maxAttempts = 4
+
 // maxBatch caps how many transactions share one commit, so one commit's latency stays
 // bounded under a flood of writes.
 const maxBatch = 1024
@@ -128,8 +134,8 @@ func (db *DB) openPostgres(u string) error {
 	if err != nil {
 		return errs.E(errs.Invalid, "--db: %v", err)
 	}
-	p.SetMaxOpenConns(32)
-	p.SetMaxIdleConns(32)
+	p.SetMaxOpenConns(48) // 16 committers and room for reads
+	p.SetMaxIdleConns(48)
 	db.d, db.w, db.r = postgresDialect, p, p
 	return nil
 }
@@ -235,29 +241,37 @@ func (db *DB) commitLoop() {
 	}
 }
 
-// commitBatch runs first and every transaction queued while it runs, up to maxBatch, in
-// one database transaction, commits once, and then answers each caller. first runs
+// commitBatch runs first and, where the dialect groups commits, every transaction queued
+// while it runs, up to maxBatch, in one database transaction, commits once, and then
+// answers each caller. first runs
 // without a savepoint (most batches under light load hold one transaction); if it fails,
 // the database transaction is rolled back and the queue is left for the next batch.
 func (db *DB) commitBatch(first *op) {
-	tx, err := db.w.BeginTx(context.Background(), nil)
-	if err != nil {
-		first.done <- fmt.Errorf("begin: %w", err)
-		return
-	}
 	if err := first.ctx.Err(); err != nil {
-		tx.Rollback()
 		first.done <- err // the caller gave up before we started: do nothing
 		return
 	}
-	if err := callSafely(withTx(first, tx), first.fn); err != nil {
+	var tx *sql.Tx
+	for attempt := 1; ; attempt++ {
+		var err error
+		if tx, err = db.w.BeginTx(context.Background(), nil); err != nil {
+			first.done <- fmt.Errorf("begin: %w", err)
+			return
+		}
+		first.after = nil
+		err = callSafely(withTx(first, tx), first.fn)
+		if err == nil {
+			break
+		}
 		tx.Rollback()
-		first.done <- err
-		return
+		if attempt == maxAttempts || !db.d.retryable(err) {
+			first.done <- err
+			return
+		}
 	}
 	ok := []*op{first}
 	var broken error // set when tx can no longer be used
-	for len(ok) < maxBatch && broken == nil {
+	for db.d.groups && len(ok) < maxBatch && broken == nil {
 		var o *op
 		select {
 		case o = <-db.ops:
