@@ -137,7 +137,7 @@ var (
 	codePattern    = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
 	CodeRule       = "1 to 64 lowercase letters, digits, _ . or -, starting with a letter"
 	sanctionIDRule = "a sanction ID (a UUID)"
-	maxTime        = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	maxTime        = time.Date(2261, 12, 31, 0, 0, 0, 0, time.UTC) // times are stored as int64 nanoseconds, which end in 2262
 	minTime        = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
@@ -182,11 +182,11 @@ func (s *Sanction) validate() error {
 	validateScope(&fs, s.Kind, s.Scope, "scope.")
 	switch {
 	case s.Start.Before(minTime) || s.Start.After(maxTime):
-		fs.Add("start", "must be between 2000 and 9999")
+		fs.Add("start", "must be between 2000 and 2261")
 	case s.End != nil && !s.End.After(s.Start):
 		fs.Add("end", "must be after start")
 	case s.End != nil && s.End.After(maxTime):
-		fs.Add("end", "must be before 9999-12-31")
+		fs.Add("end", "must be before 2261-12-31")
 	}
 	switch s.Kind {
 	case Ban:

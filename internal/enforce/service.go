@@ -310,7 +310,7 @@ func (s *Service) Amend(ctx context.Context, id string, end time.Time) (*Sanctio
 	case !end.After(s.now()):
 		return nil, errs.Field("end", "must be in the future; lift the sanction to end it now")
 	case end.After(maxTime):
-		return nil, errs.Field("end", "must be before 9999-12-31")
+		return nil, errs.Field("end", "must be before 2261-12-31")
 	}
 	return s.change(ctx, id, Amended, "sanction.amend", func(sn *Sanction, now time.Time) (any, error) {
 		switch {

@@ -181,6 +181,8 @@ func TestSanctionsAPIBadInput(t *testing.T) {
 			{"POST", "/v1/sanctions", `{"account": "u1", "kind": "restrict", "scope": {"capabilities": ["account.export"]}, "reason_code": "x", "authority": {"kind": "automated", "rule": "r"}}`, "scope.capabilities[0]", 400},
 			{"POST", "/v1/sanctions", `{"account": "u1", "kind": "ban", "scope": {"services": ["*"]}, "reason_code": "x", "authority": {"kind": "automated", "rule": "r"}, "colour": 1}`, "colour", 400},
 			{"POST", "/v1/sanctions", `{"account": "u1", "kind": 7}`, "kind", 400},
+			// Past 2262 a time no longer fits the stored int64 nanoseconds.
+			{"POST", "/v1/sanctions", `{"account": "u1", "kind": "suspend", "scope": {"services": ["chat"]}, "reason_code": "x", "authority": {"kind": "automated", "rule": "r"}, "end": "3000-01-01T00:00:00Z"}`, "end", 400},
 			{"POST", "/v1/strikes", `{"account": "u1", "policy": "nope"}`, "policy", 400},
 			{"POST", "/v1/sanctions/not-an-id/lift", `{"reason": "x"}`, "id", 400},
 			{"POST", "/v1/sanctions/0190a0a0-0000-7000-8000-000000000000/lift", `{}`, "reason", 400},
