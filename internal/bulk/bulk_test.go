@@ -28,7 +28,7 @@ type process struct {
 	bulk    *bulk.Service
 }
 
-func newProcess(t *testing.T, db *sqlstore.DB, cfg bulk.Config) *process {
+func newProcess(t testing.TB, db *sqlstore.DB, cfg bulk.Config) *process {
 	t.Helper()
 	rec := audit.NewRecorder(db.Audit())
 	ix := enforce.NewIndex()
