@@ -41,10 +41,12 @@ func (s *Service) Step(ctx context.Context, id string) (more bool, err error) {
 
 // commit writes the action as changed by fn inside one transaction, provided nobody
 // changed it since it was read at version a.Version.
+// The store may run fn more than once (a retried transaction): fn must not depend on
+// what an earlier run changed.
 func (s *Service) commit(ctx context.Context, a *Action, fn func(ctx context.Context) error) error {
+	a.Version++
+	a.UpdatedAt = s.now().UTC()
 	return s.tx.Write(ctx, func(ctx context.Context) error {
-		a.Version++
-		a.UpdatedAt = s.now().UTC()
 		// The guarded update first: it takes the action's row lock, so a concurrent
 		// pause or revert either waits for this batch or makes it fail before it writes.
 		if err := s.store.Update(ctx, a); err != nil {

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/stewardhq/steward/client"
+)
+
+func (e *env) bulkCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "bulk", Short: "Create, dry-run, execute and revert bulk actions on a running server"}
+	var cf clientFlags
+	withClient := func(c *cobra.Command, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
+		e.addClientFlags(c, &cf)
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			cl, err := cf.client()
+			if err != nil {
+				return err
+			}
+			return run(cmd.Context(), cl, args)
+		}
+		return c
+	}
+	var canary float64
+	var wait bool
+	var reason string
+
+	create := withClient(&cobra.Command{Use: "create FILE.json", Short: "Create a draft from a JSON file ('-' for stdin): name, criteria, screens, sanction, authority",
+		Args: cobra.ExactArgs(1)}, func(ctx context.Context, c *client.Client, args []string) error {
+		body, err := e.readFile(args[0])
+		if err != nil {
+			return err
+		}
+		a, err := c.CreateBulkAction(ctx, body, idemKey("bulk create", body))
+		if err != nil {
+			return err
+		}
+		return e.printJSON(a)
+	})
+	dry := withClient(&cobra.Command{Use: "dry-run ID", Short: "Show who the action would hit and who it spares, changing nothing", Args: cobra.ExactArgs(1)},
+		func(ctx context.Context, c *client.Client, args []string) error {
+			d, err := c.DryRunBulkAction(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return e.printJSON(d)
+		})
+	status := withClient(&cobra.Command{Use: "status ID", Short: "Show an action's state, progress, rate and time left", Args: cobra.ExactArgs(1)},
+		func(ctx context.Context, c *client.Client, args []string) error {
+			a, err := c.GetBulkAction(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			return e.printJSON(a)
+		})
+	execute := withClient(&cobra.Command{Use: "execute ID", Short: "Start executing a draft: the canary share first, then it waits for resume", Args: cobra.ExactArgs(1)},
+		func(ctx context.Context, c *client.Client, args []string) error {
+			a, err := c.ExecuteBulkAction(ctx, args[0], &canary, idemKey("bulk execute", []byte(args[0])))
+			if err != nil {
+				return err
+			}
+			return e.follow(ctx, c, a, wait)
+		})
+	execute.Flags().Float64Var(&canary, "canary", 1, "percent of targets sanctioned before the action waits for resume (0 for none)")
+	pause := withClient(&cobra.Command{Use: "pause ID", Short: "Pause an action after its current batch", Args: cobra.ExactArgs(1)},
+		func(ctx context.Context, c *client.Client, args []string) error {
+			a, err := c.PauseBulkAction(ctx, args[0], "")
+			if err != nil {
+				return err
+			}
+			return e.printJSON(a)
+		})
+	resume := withClient(&cobra.Command{Use: "resume ID", Short: "Resume a paused action, or one waiting after its canary", Args: cobra.ExactArgs(1)},
+		func(ctx context.Context, c *client.Client, args []string) error {
+			a, err := c.ResumeBulkAction(ctx, args[0], "")
+			if err != nil {
+				return err
+			}
+			return e.follow(ctx, c, a, wait)
+		})
+	revert := withClient(&cobra.Command{Use: "revert ID --reason R", Short: "Lift every sanction the action made, as wrongful, telling each person", Args: cobra.ExactArgs(1)},
+		func(ctx context.Context, c *client.Client, args []string) error {
+			if reason == "" {
+				return fmt.Errorf("--reason is required")
+			}
+			a, err := c.RevertBulkAction(ctx, args[0], reason, idemKey("bulk revert", []byte(args[0]+"\n"+reason)))
+			if err != nil {
+				return err
+			}
+			return e.follow(ctx, c, a, wait)
+		})
+	revert.Flags().StringVar(&reason, "reason", "", "why the action is reverted (shown in the audit log)")
+	for _, c := range []*cobra.Command{execute, resume, revert} {
+		c.Flags().BoolVar(&wait, "wait", true, "follow progress until the action waits or ends")
+	}
+	cmd.AddCommand(create, dry, status, execute, pause, resume, revert)
+	return cmd
+}
+
+// idemKey derives an Idempotency-Key from a command and its input, so running the same
+// command again after a lost answer changes nothing.
+func idemKey(cmd string, input []byte) string {
+	h := sha256.Sum256(append([]byte(cmd+"\n"), input...))
+	return "cli-" + hex.EncodeToString(h[:16])
+}
+
+func (e *env) readFile(path string) ([]byte, error) {
+	if path == "-" {
+		return io.ReadAll(e.stdin)
+	}
+	return os.ReadFile(path)
+}
+
+func (e *env) printJSON(v any) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// follow polls the action until it waits (canary, paused) or ends, showing progress: a
+// bar on a terminal, a line every few seconds otherwise. Without wait it prints the
+// action once.
+func (e *env) follow(ctx context.Context, c *client.Client, a *client.BulkAction, wait bool) error {
+	if !wait {
+		return e.printJSON(a)
+	}
+	var bar *progressbar.ProgressBar
+	if f, ok := e.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar = progressbar.NewOptions(-1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionShowCount(),
+			progressbar.OptionSetDescription(a.State), progressbar.OptionThrottle(100*time.Millisecond))
+	}
+	lastLine := time.Time{}
+	for {
+		done, total := a.Progress.Done, a.Progress.Total
+		if a.State == "reverting" || a.State == "reverted" {
+			done, total = a.Progress.Reverted, a.Progress.Done
+		}
+		if bar != nil {
+			if total > 0 && bar.GetMax() != total {
+				bar.ChangeMax(total)
+			}
+			bar.Describe(a.State)
+			bar.Set(done)
+		} else if time.Since(lastLine) > 5*time.Second || isResting(a.State) {
+			fmt.Fprintf(e.stderr, "%s: %d/%d, %.0f/s, about %.0f s left\n", a.State, done, total, a.Rate, a.ETASeconds)
+			lastLine = time.Now()
+		}
+		if isResting(a.State) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+		var err error
+		if a, err = c.GetBulkAction(ctx, a.ID); err != nil {
+			return err
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(e.stderr)
+	}
+	return e.printJSON(a)
+}
+
+// isResting reports whether an action in state s waits for a person or has ended.
+func isResting(s string) bool {
+	switch s {
+	case "draft", "canary", "paused", "done", "reverted":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stewardhq/steward/client"
+)
+
+const sweepJSON = `{"name": "border sweep",
+ "criteria": "account.region == \"border\" || account.attributes.days_in_border >= 1.0",
+ "screens": [{"name": "business_trip", "expr": "has(account.attributes.trip_purpose) && account.attributes.trip_purpose == \"business\""},
+             {"name": "clean_record", "expr": "account.attributes.fraud_score < 0.3"}],
+ "sanction": {"kind": "suspend", "scope": {"services": ["pay"]}, "duration": "72h", "reason_code": "fraud_sweep"},
+ "authority": {"kind": "legal_order", "issuer": "Border PSB", "reference": "2026-001"}}`
+
+// The whole life of a bulk action through the command line, against a served SQLite
+// database: generate and import a population, create, dry-run, execute with a canary,
+// resume, revert; then a restarted server still knows it.
+func TestBulkCommandLine(t *testing.T) {
+	db := dbArgs(t, "sqlite")
+	svcKey := lastLine(steward(t, append([]string{"keys", "create", "--role", "service"}, db...)...))
+	key := lastLine(steward(t, append([]string{"keys", "create", "--role", "compliance"}, db...)...))
+	p := serve(t, db...)
+	dir := t.TempDir()
+	pop := filepath.Join(dir, "pop.ndjson")
+	if err := os.WriteFile(pop, []byte(steward(t, "gen", "accounts", "--n", "2000", "--seed", "9")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	steward(t, "accounts", "import", pop, "--url", p.url, "--key", svcKey)
+	sweep := filepath.Join(dir, "sweep.json")
+	if err := os.WriteFile(sweep, []byte(sweepJSON), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cli := func(args ...string) client.BulkAction {
+		t.Helper()
+		var a client.BulkAction
+		out := steward(t, append(append([]string{"bulk"}, args...), "--url", p.url, "--key", key)...)
+		if err := json.Unmarshal([]byte(out), &a); err != nil {
+			t.Fatalf("bulk %s printed %q: %v", args[0], out, err)
+		}
+		return a
+	}
+	a := cli("create", sweep)
+	if a.State != "draft" || cli("create", sweep).ID != a.ID {
+		t.Fatalf("create: %+v (a second create must replay the first)", a)
+	}
+	var d client.BulkDryRun
+	out := steward(t, "bulk", "dry-run", a.ID, "--url", p.url, "--key", key)
+	if err := json.Unmarshal([]byte(out), &d); err != nil || d.Accounts != 2000 || d.ToSanction == 0 {
+		t.Fatalf("dry run: %v %+v", err, d.BulkCounts)
+	}
+	if a = cli("execute", a.ID, "--canary", "10"); a.State != "canary" || a.Progress.Done != a.Progress.CanaryCount {
+		t.Fatalf("execute: %s %+v", a.State, a.Progress)
+	}
+	if a = cli("resume", a.ID); a.State != "done" || a.Progress.Done != d.ToSanction {
+		t.Fatalf("resume: %s %+v, want done with %d", a.State, a.Progress, d.ToSanction)
+	}
+	if a = cli("revert", a.ID, "--reason", "travellers were caught"); a.State != "reverted" || a.Progress.Reverted != d.ToSanction {
+		t.Fatalf("revert: %s %+v", a.State, a.Progress)
+	}
+	p.shutdown(t)
+	p = serve(t, db...)
+	if a = cli("status", a.ID); a.State != "reverted" {
+		t.Fatalf("status after restart: %s", a.State)
+	}
+	if _, err := stewardErr(t, "bulk", "revert", a.ID, "--reason", "again", "--url", p.url, "--key", key); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Fatalf("second revert: %v", err)
+	}
+}
