@@ -407,3 +407,31 @@ func TestRevertPartial(t *testing.T) {
 		t.Fatalf("%d sanctions made, want 10", n)
 	}
 }
+
+func TestCreateNamesFieldsAtFault(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	p := newProcess(t, db, bulk.Config{})
+	r := sweep()
+	r.Name = ""
+	r.Sanction.Duration = ""
+	r.Authority = enforce.Authority{Kind: enforce.ByLegalOrder}
+	_, err := p.bulk.Create(compliance, r)
+	var e *errs.Error
+	if !asErr(err, &e) {
+		t.Fatalf("err = %v", err)
+	}
+	got := map[string]bool{}
+	for _, f := range e.Fields {
+		got[f.Field] = true
+	}
+	for _, want := range []string{"name", "sanction.end", "authority.issuer", "authority.reference"} {
+		if !got[want] {
+			t.Errorf("no error on %s: %v", want, e.Fields)
+		}
+	}
+	// A reviewer may not act on a legal order, in bulk as alone.
+	reviewer := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "r")
+	if _, err := p.bulk.Create(reviewer, sweep()); errs.CodeOf(err) != errs.Forbidden {
+		t.Fatalf("a reviewer creates a sweep under a legal order: %v", err)
+	}
+}

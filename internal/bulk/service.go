@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -92,12 +93,20 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	}
 	if _, err := a.sanctionFor(Target{Account: "template", Sanction: uuid.Nil.String()}, now); err != nil {
 		if e, ok := err.(*errs.Error); ok {
-			fs = append(fs, errs.Fields(e.Fields).Prefix("sanction.")...)
+			for _, f := range e.Fields {
+				if !strings.HasPrefix(f.Field, "authority.") { // authority is the action's own field
+					f.Field = "sanction." + f.Field
+				}
+				fs = append(fs, f)
+			}
 		} else {
 			return nil, err
 		}
 	}
 	if err := fs.Err(); err != nil {
+		return nil, err
+	}
+	if err := enforce.MayActOn(ctx, a.Authority); err != nil {
 		return nil, err
 	}
 	err := s.tx.Write(ctx, func(ctx context.Context) error {

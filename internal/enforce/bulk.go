@@ -184,3 +184,7 @@ func entryCopy(sn *Sanction, seq int64) Entry {
 
 // Clock returns the service's clock reading, for callers that stamp sanctions themselves.
 func (s *Service) Clock() time.Time { return s.now().UTC() }
+
+// MayActOn returns errs.Forbidden unless the actor in ctx may impose or end a sanction
+// on authority a (only compliance, admins and Steward itself act on legal orders).
+func MayActOn(ctx context.Context, a Authority) error { return mayActOn(ctx, a) }
