@@ -115,6 +115,11 @@ func (s *Service) sanctionBatch(ctx context.Context, a *Action) error {
 			return err
 		}
 	}
+	actx := audit.WithActor(ctx, a.Author, "bulk:"+a.ID)
+	batch, err := s.enforce.PrepareMany(actx, sns) // outside the transaction: encoding and hashing
+	if err != nil {
+		return err
+	}
 	p.Done += len(ts)
 	switch {
 	case p.Done >= p.Total:
@@ -123,9 +128,8 @@ func (s *Service) sanctionBatch(ctx context.Context, a *Action) error {
 		p.CanaryDone = true
 		a.State = Canary
 	}
-	actx := audit.WithActor(ctx, a.Author, "bulk:"+a.ID)
 	return s.commit(actx, a, func(ctx context.Context) error {
-		return s.enforce.ImposeMany(ctx, sns, a.Notify)
+		return s.enforce.WriteMany(ctx, batch, a.Notify)
 	})
 }
 

@@ -35,40 +35,73 @@ func (ix *Index) Active(account string, now int64) []Entry {
 // Active returns the sanctions (warnings aside) the index holds for account that stand now.
 func (s *Service) Active(account string, now int64) []Entry { return s.index.Active(account, now) }
 
-// ImposeMany stores new sanctions whose every field is set by the caller (ID, times,
-// author, source), each with its audit entry and, when announce is set, its notice and
-// webhook events, in one write transaction (the caller's, when ctx holds one). Returns
-// errs.Invalid for a sanction that does not validate, errs.Forbidden when the actor may
-// not act on its authority, and errs.Conflict when a sanction ID exists already.
-func (s *Service) ImposeMany(ctx context.Context, sns []*Sanction, announce bool) error {
-	if len(sns) == 0 {
-		return nil
-	}
+// ManyStore is what a Store may also offer to write many sanctions in few statements;
+// ImposeMany uses it when the store has it.
+type ManyStore interface {
+	// NextSeqs takes n consecutive change sequence numbers and returns the first.
+	NextSeqs(ctx context.Context, n int) (first int64, err error)
+	// InsertMany stores new sanctions, the i-th written at first+i. Returns
+	// errs.Conflict when a sanction ID exists already.
+	InsertMany(ctx context.Context, sns []*Sanction, first int64) error
+}
+
+// Batch is new sanctions checked and audited ahead of their write transaction, so the
+// encoding and hashing happen outside the committer every write waits on.
+type Batch struct {
+	sns     []*Sanction
+	entries []*audit.Entry
+}
+
+// Len returns how many sanctions b holds.
+func (b *Batch) Len() int { return len(b.sns) }
+
+// PrepareMany checks new sanctions whose every field is set by the caller (ID, times,
+// author, source) and makes their audit entries. Returns errs.Invalid for a sanction
+// that does not validate and errs.Forbidden when the actor in ctx may not act on its
+// authority.
+func (s *Service) PrepareMany(ctx context.Context, sns []*Sanction) (*Batch, error) {
 	changes := make([]audit.Change, len(sns))
 	for i, sn := range sns {
 		if err := CheckNew(sn); err != nil {
-			return err
+			return nil, err
 		}
 		if err := mayActOn(ctx, sn.Authority); err != nil {
-			return err
+			return nil, err
 		}
 		changes[i] = audit.Change{Action: "sanction.create", Subject: sn.Account, Value: sn}
 	}
 	entries, err := s.audit.Entries(ctx, changes...)
 	if err != nil {
+		return nil, err
+	}
+	return &Batch{sns: sns, entries: entries}, nil
+}
+
+// ImposeMany is PrepareMany then WriteMany.
+func (s *Service) ImposeMany(ctx context.Context, sns []*Sanction, announce bool) error {
+	b, err := s.PrepareMany(ctx, sns)
+	if err != nil {
 		return err
 	}
+	return s.WriteMany(ctx, b, announce)
+}
+
+// WriteMany stores a prepared batch, each sanction with its audit entry and, when
+// announce is set, its notice and webhook events, in one write transaction (the
+// caller's, when ctx holds one), and puts them into the index once it commits.
+// Returns errs.Conflict when a sanction ID exists already.
+func (s *Service) WriteMany(ctx context.Context, b *Batch, announce bool) error {
+	if len(b.sns) == 0 {
+		return nil
+	}
 	return s.tx.Write(ctx, func(ctx context.Context) error {
+		seqs, err := s.insertMany(ctx, b.sns)
+		if err != nil {
+			return err
+		}
 		policies := map[string]*Policy{}
-		written := make([]Entry, 0, len(sns))
-		for _, sn := range sns {
-			seq, err := s.store.NextSeq(ctx)
-			if err != nil {
-				return err
-			}
-			if err := s.store.Insert(ctx, sn, seq); err != nil {
-				return err
-			}
+		written := make([]Entry, len(b.sns))
+		for i, sn := range b.sns {
 			if announce && s.announce != nil {
 				p, err := s.policyCached(ctx, policies, sn.Policy)
 				if err != nil {
@@ -78,14 +111,40 @@ func (s *Service) ImposeMany(ctx context.Context, sns []*Sanction, announce bool
 					return err
 				}
 			}
-			written = append(written, entryCopy(sn, seq))
+			written[i] = entryCopy(sn, seqs[i])
 		}
-		if err := s.audit.Append(ctx, entries); err != nil {
+		if err := s.audit.Append(ctx, b.entries); err != nil {
 			return err
 		}
 		s.tx.AfterCommit(ctx, func() { s.index.Apply(s.now().UnixNano(), written...) })
 		return nil
 	})
+}
+
+// insertMany stores sns and returns the sequence number each was written at.
+func (s *Service) insertMany(ctx context.Context, sns []*Sanction) ([]int64, error) {
+	seqs := make([]int64, len(sns))
+	if ms, ok := s.store.(ManyStore); ok {
+		first, err := ms.NextSeqs(ctx, len(sns))
+		if err != nil {
+			return nil, err
+		}
+		for i := range seqs {
+			seqs[i] = first + int64(i)
+		}
+		return seqs, ms.InsertMany(ctx, sns, first)
+	}
+	for i, sn := range sns {
+		seq, err := s.store.NextSeq(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.store.Insert(ctx, sn, seq); err != nil {
+			return nil, err
+		}
+		seqs[i] = seq
+	}
+	return seqs, nil
 }
 
 // LiftMany lifts the sanctions with the given IDs as wrongful, with reason, in one write

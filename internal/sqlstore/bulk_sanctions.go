@@ -1,0 +1,55 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/errs"
+)
+
+var _ enforce.ManyStore = (*Sanctions)(nil)
+
+func (s *Sanctions) NextSeqs(ctx context.Context, n int) (int64, error) {
+	if _, err := s.db.writer(ctx); err != nil {
+		return 0, err
+	}
+	var last int64
+	if err := s.db.queryRow(ctx, "UPDATE sanction_seq SET n = n + ? RETURNING n", n).Scan(&last); err != nil {
+		return 0, fmt.Errorf("next sanction sequence: %w", err)
+	}
+	if s.db.d.name == "postgres" {
+		if _, err := s.db.exec(ctx, "SELECT pg_notify('"+sanctionsChannel+"', '')"); err != nil {
+			return 0, err
+		}
+	}
+	return last - int64(n) + 1, nil
+}
+
+// sanctionChunk is how many sanctions one INSERT writes: 15 columns × 500 rows stays
+// under both databases' limits on bound parameters.
+const sanctionChunk = 500
+
+func (s *Sanctions) InsertMany(ctx context.Context, sns []*enforce.Sanction, first int64) error {
+	args := make([]any, 0, 15*min(len(sns), sanctionChunk))
+	for start := 0; start < len(sns); start += sanctionChunk {
+		chunk := sns[start:min(start+sanctionChunk, len(sns))]
+		args = args[:0]
+		for i, sn := range chunk {
+			row, err := sanctionRow(sn, first+int64(start+i))
+			if err != nil {
+				return err
+			}
+			args = append(append(args, sn.ID), row...)
+		}
+		_, err := s.db.exec(ctx, `INSERT INTO sanctions (id, account, kind, services, capabilities, start_at, end_at, lifted_at,
+		reason_code, policy, source, strike_until, strike_withdrawn, seq, body) VALUES `+placeholders(len(chunk), 15), args...)
+		if s.db.d.unique(err) {
+			return errs.E(errs.Conflict, "a sanction of the batch exists already")
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
