@@ -44,13 +44,13 @@ func TestBulkSurvivesSIGKILL(t *testing.T) {
 	}
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			const n = 4000
+			const n = 2000
 			db := dbArgs(t, kind)
 			svcKey := lastLine(steward(t, append([]string{"keys", "create", "--role", "service"}, db...)...))
 			key := lastLine(steward(t, append([]string{"keys", "create", "--role", "compliance"}, db...)...))
 			proc, url := startProcess(t, db)
 			pop := filepath.Join(t.TempDir(), "pop.ndjson")
-			if err := os.WriteFile(pop, []byte(steward(t, "gen", "accounts", "--n", "4000")), 0o600); err != nil {
+			if err := os.WriteFile(pop, []byte(steward(t, "gen", "accounts", "--n", "2000")), 0o600); err != nil {
 				t.Fatal(err)
 			}
 			steward(t, "accounts", "import", pop, "--url", url, "--key", svcKey)

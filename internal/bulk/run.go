@@ -188,7 +188,14 @@ func (s *Service) Run(ctx context.Context, log *slog.Logger, poll time.Duration)
 // drive steps one action until it waits or ends, ctx ends, or a step fails.
 func (s *Service) drive(ctx context.Context, log *slog.Logger, id string) {
 	for ctx.Err() == nil {
+		start := time.Now()
 		more, err := s.Step(ctx, id)
+		if rest := time.Duration(float64(time.Since(start)) * (1 - s.duty) / s.duty); rest > 0 && more {
+			select {
+			case <-ctx.Done():
+			case <-time.After(rest):
+			}
+		}
 		switch {
 		case errs.CodeOf(err) == errs.Conflict:
 			return // another runner, or a pause, got there first; look again later

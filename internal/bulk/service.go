@@ -22,6 +22,10 @@ type Config struct {
 	Batch int              // targets sanctioned (or lifted) per transaction; default 500
 	Page  int              // accounts read per page when scanning; default 2000
 	Now   func() time.Time // the clock; time.Now when nil
+	// Duty is the share of time the runner works, from 0 (exclusive) to 1: after a step
+	// that took d it rests d×(1−Duty)/Duty, leaving the rest of the machine to the API.
+	// Default 1: no rest.
+	Duty float64
 }
 
 // Service creates, dry-runs, executes and reverts bulk actions.
@@ -34,6 +38,7 @@ type Service struct {
 	env      *cel.Env
 	batch    int
 	page     int
+	duty     float64
 	now      func() time.Time
 	wake     chan struct{} // tells the runner there is work
 }
@@ -46,7 +51,7 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 		return nil, fmt.Errorf("bulk: CEL environment: %w", err)
 	}
 	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, env: env,
-		batch: cfg.Batch, page: cfg.Page, now: cfg.Now, wake: make(chan struct{}, 1)}
+		batch: cfg.Batch, page: cfg.Page, duty: cfg.Duty, now: cfg.Now, wake: make(chan struct{}, 1)}
 	if s.batch <= 0 {
 		s.batch = 500
 	}
@@ -55,6 +60,9 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.duty <= 0 || s.duty > 1 {
+		s.duty = 1
 	}
 	return s, nil
 }

@@ -28,12 +28,12 @@ const bulkSweep = `{"name": "border sweep",
  "authority": {"kind": "legal_order", "issuer": "Border PSB", "reference": "2026-001"}}`
 
 // runner executes bulk actions over db as a second process would.
-func runner(t *testing.T, db *sqlstore.DB) *bulk.Service {
+func runner(t testing.TB, db *sqlstore.DB, batch int, duty ...float64) *bulk.Service {
 	t.Helper()
 	rec := audit.NewRecorder(db.Audit())
 	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
 	enf := enforce.NewService(db.Sanctions(), db, rec, enforce.NewIndex(), enforce.Config{Announcer: notices})
-	svc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enf, db, rec, bulk.Config{Batch: 4})
+	svc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enf, db, rec, bulk.Config{Batch: batch, Duty: append(duty, 1)[0]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestBulkOverHTTP(t *testing.T) {
 		if r := post("/v1/bulk-actions/"+id+"/execute", `{}`, ""); r.StatusCode != 409 {
 			t.Fatalf("second execute: %d", r.StatusCode)
 		}
-		svc := runner(t, db)
+		svc := runner(t, db, 4)
 		st := api.runTo(t, svc, id, bulk.Canary)
 		if st.Progress.Total != d.ToSanction || st.Progress.Done != st.Progress.CanaryCount || st.Progress.Done == 0 {
 			t.Fatalf("canary: %+v", st.Progress)

@@ -1,0 +1,97 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/bulk"
+	"github.com/stewardhq/steward/internal/bulk/population"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+)
+
+// checksPerSecond runs single checks from 64 clients for d and returns their rate.
+func checksPerSecond(b *testing.B, url, key string, d time.Duration) float64 {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
+	defer client.CloseIdleConnections()
+	var n atomic.Int64
+	stop := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for w := range 64 {
+		body := []byte(fmt.Sprintf(`{"account":"acct-%09d","capability":"pay.transfer"}`, w*100))
+		wg.Go(func() {
+			for time.Now().Before(stop) {
+				req, _ := http.NewRequest("POST", url+"/v1/check", bytes.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+key)
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				n.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n.Load()) / d.Seconds()
+}
+
+// BenchmarkCheckDuringBulkExecute measures single checks over HTTP idle, then while a
+// bulk action sanctions every one of 20,000 accounts in the same process, on SQLite,
+// with the runner working all the time (duty 1) or half of it.
+func BenchmarkCheckDuringBulkExecute(b *testing.B) {
+	for _, duty := range []float64{1, 0.5} {
+		b.Run(fmt.Sprintf("duty=%v", duty), func(b *testing.B) { checkDuringExecute(b, duty) })
+	}
+}
+
+func checkDuringExecute(b *testing.B, duty float64) {
+	for b.Loop() {
+		db := storetest.Open(b, "sqlite")
+		api := newTestAPI(b, db)
+		pop := population.Generate(population.Config{N: 20_000, Seed: 1})
+		if _, err := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit())).Import(context.Background(), pop, nil); err != nil {
+			b.Fatal(err)
+		}
+		srv := httptest.NewServer(api.handler)
+		idle := checksPerSecond(b, srv.URL, api.keys[auth.Service], 2*time.Second)
+
+		svc := runner(b, db, 500, duty)
+		ctx := audit.WithActor(context.Background(), audit.Actor{Name: "c", Role: "compliance"}, "")
+		var req bulk.CreateRequest
+		if err := decodeJSON([]byte(bulkSweep), &req); err != nil {
+			b.Fatal(err)
+		}
+		req.Criteria, req.Screens = "true", nil
+		a, err := svc.Create(ctx, req)
+		if err != nil {
+			b.Fatal(err)
+		}
+		zero := 0.0
+		if _, err := svc.Execute(ctx, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
+			b.Fatal(err)
+		}
+		rctx, cancel := context.WithCancel(context.Background())
+		var wg sync.WaitGroup
+		wg.Go(func() { svc.Run(rctx, nil, time.Second) })
+		busy := checksPerSecond(b, srv.URL, api.keys[auth.Service], 2*time.Second)
+		got, _ := svc.Get(context.Background(), a.ID)
+		cancel()
+		wg.Wait()
+		srv.Close()
+		b.Logf("checks/s idle %.0f, during execute %.0f (%.0f%%); the execute did %d sanctions meanwhile", idle, busy, 100*busy/idle, got.Progress.Done)
+		b.ReportMetric(100*busy/idle, "%idle")
+	}
+}
