@@ -119,6 +119,19 @@ func BenchmarkExecute(b *testing.B) {
 				}
 				b.Logf("%s: %d sanctions with audit entries and notices in %s (%.0f/s)", kind, n,
 					time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds())
+				b.StopTimer()
+				if _, err := p.bulk.Revert(compliance, a.ID, bulk.RevertRequest{Reason: "benchmark"}); err != nil {
+					b.Fatal(err)
+				}
+				start = time.Now()
+				for more := true; more; {
+					if more, err = p.bulk.Step(context.Background(), a.ID); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.Logf("%s: %d sanctions lifted with audit entries and notices in %s (%.0f/s)", kind, n,
+					time.Since(start).Round(time.Millisecond), float64(n)/time.Since(start).Seconds())
+				b.StartTimer()
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "sanctions/s")
 		})
