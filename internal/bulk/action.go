@@ -107,7 +107,7 @@ type Store interface {
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9 _.:-]{0,63}$`)
 
-// Limits on an action.
+// MaxScreens is the most screens one action may have.
 const MaxScreens = 32
 
 // compiled is an action's expressions, compiled once.
