@@ -112,6 +112,7 @@ type view struct {
 	Lifted       bool
 	LiftedAt     time.Time
 	Wrongful     bool
+	LiftReason   string // why it was lifted, as staff wrote it
 	StillAllowed []string
 	AppealURL    string
 }
@@ -138,7 +139,7 @@ func (m *Messages) Render(locale string, c enforce.Change) (subject, body, used 
 		v.Until = *sn.End
 	}
 	if sn.Lifted != nil {
-		v.Lifted, v.LiftedAt, v.Wrongful = true, sn.Lifted.At, sn.Lifted.Wrongful
+		v.Lifted, v.LiftedAt, v.Wrongful, v.LiftReason = true, sn.Lifted.At, sn.Lifted.Wrongful, sn.Lifted.Reason
 	}
 	if c.Policy != nil {
 		v.Policy, v.Clause = c.Policy.Title[used], c.Policy.Clause[used]

@@ -37,7 +37,7 @@ func TestMessagesRenderEveryCase(t *testing.T) {
 					sn.End = &end
 				}
 				if ev == enforce.Lifted {
-					sn.Lifted = &enforce.Lift{At: start.Add(time.Hour), Reason: "x", Wrongful: true}
+					sn.Lifted = &enforce.Lift{At: start.Add(time.Hour), Reason: "swept up by mistake", Wrongful: true}
 				}
 				subject, body, used, err := m.Render(locale, enforce.Change{Event: ev, Sanction: sn, Policy: policy, AppealURL: "https://appeal/s1"})
 				if err != nil {
@@ -48,6 +48,11 @@ func TestMessagesRenderEveryCase(t *testing.T) {
 				}
 				if !strings.Contains(body, policy.Clause[locale]) {
 					t.Errorf("%s %s %s: body does not quote the clause:\n%s", locale, kind, ev, body)
+				}
+				// A wrongful lift apologises and says why, in the account's language.
+				apology := map[string]string{"en": "We apologise", "zh-CN": "我们深表歉意"}[locale]
+				if ev == enforce.Lifted && (!strings.Contains(body, apology) || !strings.Contains(body, "swept up by mistake")) {
+					t.Errorf("%s %s: a wrongful lift must apologise (%q) and give the reason:\n%s", locale, kind, apology, body)
 				}
 				if ev == enforce.Created && kind != enforce.Warning {
 					for _, want := range append([]string{"https://appeal/s1", "chat"}, enforce.Protected...) {
