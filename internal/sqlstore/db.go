@@ -384,15 +384,26 @@ func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 }
 
 func (db *DB) execTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
-	if db.d.name == "sqlite" {
-		if st, ok := db.stmts.Load(q); ok {
-			return tx.StmtContext(ctx, st.(*sql.Stmt)).ExecContext(ctx, args...)
-		}
-		if len(q) <= 4096 {
-			db.unprepared.Store(q, true)
-		}
+	if st := db.stmtIn(ctx, tx, q); st != nil {
+		return st.ExecContext(ctx, args...)
 	}
 	return tx.ExecContext(ctx, db.d.rebind(q), args...)
+}
+
+// stmtIn returns q as a statement of tx prepared once on SQLite's write connection, or
+// nil when it is not prepared yet (it will be, after this transaction; see
+// prepareWrites) or the database is PostgreSQL.
+func (db *DB) stmtIn(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
+	if db.d.name != "sqlite" {
+		return nil
+	}
+	if st, ok := db.stmts.Load(q); ok {
+		return tx.StmtContext(ctx, st.(*sql.Stmt))
+	}
+	if len(q) <= 4096 {
+		db.unprepared.Store(q, true)
+	}
+	return nil
 }
 
 // prepareWrites prepares, on SQLite's single write connection, the write statements run
@@ -412,10 +423,20 @@ func (db *DB) prepareWrites() {
 }
 
 func (db *DB) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		if st := db.stmtIn(ctx, tx, q); st != nil {
+			return st.QueryContext(ctx, args...)
+		}
+	}
 	return db.reader(ctx).QueryContext(ctx, db.d.rebind(q), args...)
 }
 
 func (db *DB) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	if tx, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
+		if st := db.stmtIn(ctx, tx, q); st != nil {
+			return st.QueryRowContext(ctx, args...)
+		}
+	}
 	return db.reader(ctx).QueryRowContext(ctx, db.d.rebind(q), args...)
 }
 
