@@ -7,13 +7,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 
-	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
@@ -116,20 +114,7 @@ func BenchmarkWritePutSequenced(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { l.seq.Run(ctx, 500*time.Millisecond); close(done) }()
-			svc := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit()))
-			var n atomic.Int64
-			b.SetParallelism(16)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					a := account(fmt.Sprintf("b-%09d", n.Add(1)))
-					if _, err := svc.Put(context.Background(), a); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "writes/s")
+			putParallel(b, db)
 			cancel()
 			<-done
 		})
