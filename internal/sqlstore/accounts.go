@@ -48,10 +48,11 @@ func scanAccount(scan func(...any) error) (*accounts.Account, error) {
 		return nil, err
 	}
 	a.CreatedAt, a.UpdatedAt = fromNanos(created), fromNanos(updated)
-	if err := json.Unmarshal([]byte(attrs), &a.Attributes); err != nil {
+	var err error
+	if a.Attributes, err = decodeAttributes(attrs); err != nil {
 		return nil, fmt.Errorf("account %s: attributes: %w", a.ID, err)
 	}
-	if err := json.Unmarshal([]byte(linked), &a.Linked); err != nil {
+	if a.Linked, err = decodeLinked(linked); err != nil {
 		return nil, fmt.Errorf("account %s: linked: %w", a.ID, err)
 	}
 	return &a, nil

@@ -1,0 +1,147 @@
+package sqlstore
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+
+	"github.com/stewardhq/steward/internal/accounts"
+)
+
+// Every scan of accounts (a bulk dry run reads them all) decodes their attributes and
+// linked columns, and encoding/json took most of that time. Steward writes both columns
+// itself with encoding/json, from validated values, so they have one compact shape. The
+// decoders below read that shape directly and hand anything else, such as a string with
+// an escape, to encoding/json.
+
+// decodeAttributes decodes an attributes column: a flat object of strings, numbers and
+// booleans.
+func decodeAttributes(s string) (map[string]any, error) {
+	if m, ok := fastAttributes(s); ok {
+		return m, nil
+	}
+	var m map[string]any
+	err := json.Unmarshal([]byte(s), &m)
+	return m, err
+}
+
+// decodeLinked decodes a linked column: an array of {"service", "account"} objects.
+func decodeLinked(s string) ([]accounts.Link, error) {
+	if l, ok := fastLinked(s); ok {
+		return l, nil
+	}
+	var l []accounts.Link
+	err := json.Unmarshal([]byte(s), &l)
+	return l, err
+}
+
+// cutByte returns the prefix of s up to the next occurrence of c, and what follows c.
+func cutByte(s string, c byte) (before, after string, ok bool) {
+	i := strings.IndexByte(s, c)
+	if i < 0 {
+		return "", "", false
+	}
+	return s[:i], s[i+1:], true
+}
+
+// plainString reads a JSON string without escapes at the start of s ("...") and returns
+// it and the rest of s.
+func plainString(s string) (str, rest string, ok bool) {
+	if len(s) == 0 || s[0] != '"' {
+		return "", "", false
+	}
+	str, rest, ok = cutByte(s[1:], '"')
+	if !ok || strings.IndexByte(str, '\\') >= 0 {
+		return "", "", false
+	}
+	return str, rest, true
+}
+
+func fastAttributes(s string) (map[string]any, bool) {
+	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
+		return nil, false
+	}
+	m := map[string]any{}
+	body := s[1 : len(s)-1]
+	for body != "" {
+		key, rest, ok := plainString(body)
+		if !ok || len(rest) == 0 || rest[0] != ':' {
+			return nil, false
+		}
+		rest = rest[1:]
+		var v any
+		switch {
+		case strings.HasPrefix(rest, `"`):
+			var str string
+			if str, rest, ok = plainString(rest); !ok {
+				return nil, false
+			}
+			v = str
+		case strings.HasPrefix(rest, "true"):
+			v, rest = true, rest[4:]
+		case strings.HasPrefix(rest, "false"):
+			v, rest = false, rest[5:]
+		default:
+			end := strings.IndexByte(rest, ',')
+			if end < 0 {
+				end = len(rest)
+			}
+			num := rest[:end]
+			if strings.Trim(num, "0123456789+-.eE") != "" { // ParseFloat also takes "Inf", "0x1p3"
+				return nil, false
+			}
+			f, err := strconv.ParseFloat(num, 64)
+			if err != nil {
+				return nil, false
+			}
+			v, rest = f, rest[end:]
+		}
+		m[key] = v
+		switch {
+		case rest == "":
+		case rest[0] == ',' && len(rest) > 1:
+			rest = rest[1:]
+		default:
+			return nil, false
+		}
+		body = rest
+	}
+	return m, true
+}
+
+func fastLinked(s string) ([]accounts.Link, bool) {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return nil, false
+	}
+	body := s[1 : len(s)-1]
+	out := make([]accounts.Link, 0, strings.Count(body, "{"))
+	for body != "" {
+		rest, ok := strings.CutPrefix(body, `{"service":`)
+		if !ok {
+			return nil, false
+		}
+		var l accounts.Link
+		if l.Service, rest, ok = plainString(rest); !ok {
+			return nil, false
+		}
+		if rest, ok = strings.CutPrefix(rest, `,"account":`); !ok {
+			return nil, false
+		}
+		if l.Account, rest, ok = plainString(rest); !ok {
+			return nil, false
+		}
+		if rest, ok = strings.CutPrefix(rest, "}"); !ok {
+			return nil, false
+		}
+		out = append(out, l)
+		switch {
+		case rest == "":
+		case rest[0] == ',' && len(rest) > 1:
+			rest = rest[1:]
+		default:
+			return nil, false
+		}
+		body = rest
+	}
+	return out, true
+}
