@@ -14,7 +14,8 @@ import (
 // wildcardValues fills the path wildcards of the route table with valid values. A route
 // with a wildcard not listed here fails TestRoleMatrix until one is added.
 var wildcardValues = map[string]string{
-	"id": "acct-1",
+	"id":   "acct-1",
+	"name": "platform",
 }
 
 // fillPath returns rt's path with each wildcard replaced by its value.

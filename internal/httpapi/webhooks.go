@@ -7,7 +7,7 @@ import (
 	"github.com/stewardhq/steward/internal/notify"
 )
 
-// webhookBody is the body of PUT /v1/webhooks/{id}; the path names the webhook.
+// webhookBody is the body of PUT /v1/webhooks/{name}; the path names the webhook.
 type webhookBody struct {
 	URL    string   `json:"url"`
 	Secret string   `json:"secret"` // signs deliveries: Steward-Signature: t=UNIX,v1=HEX(HMAC-SHA256(secret, "t.body"))
@@ -26,7 +26,7 @@ func (s *server) putWebhook(r *http.Request, body []byte) (func(context.Context)
 	if err := decodeJSON(body, &b); err != nil {
 		return nil, err
 	}
-	w := &notify.Webhook{Name: r.PathValue("id"), URL: b.URL, Secret: b.Secret, Events: b.Events}
+	w := &notify.Webhook{Name: r.PathValue("name"), URL: b.URL, Secret: b.Secret, Events: b.Events}
 	return func(ctx context.Context) (int, any, error) {
 		created, err := s.Webhooks.Put(ctx, w)
 		if created {
@@ -41,7 +41,7 @@ func (s *server) listDeliveries(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	list, err := s.Webhooks.Deliveries(r.Context(), r.PathValue("id"), after, limit+1)
+	list, err := s.Webhooks.Deliveries(r.Context(), r.PathValue("name"), after, limit+1)
 	if err != nil {
 		return 0, nil, err
 	}
