@@ -101,17 +101,21 @@ func (s *Service) WriteMany(ctx context.Context, b *Batch, announce bool) error 
 		}
 		policies := map[string]*Policy{}
 		written := make([]Entry, len(b.sns))
+		var told []Change
 		for i, sn := range b.sns {
 			if announce && s.announce != nil {
 				p, err := s.policyCached(ctx, policies, sn.Policy)
 				if err != nil {
 					return err
 				}
-				if err := s.announce.Announce(ctx, Change{Event: Created, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)}); err != nil {
-					return err
-				}
+				told = append(told, Change{Event: Created, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)})
 			}
 			written[i] = entryCopy(sn, seqs[i])
+		}
+		if len(told) > 0 {
+			if err := s.announce.Announce(ctx, told...); err != nil {
+				return err
+			}
 		}
 		if err := s.audit.Append(ctx, b.entries); err != nil {
 			return err
@@ -164,6 +168,7 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 		policies := map[string]*Policy{}
 		var written []Entry
 		var changes []audit.Change
+		var told []Change
 		now := s.now().UTC()
 		for _, id := range ids {
 			seq, err := s.store.NextSeq(ctx)
@@ -201,12 +206,15 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 				if err != nil {
 					return err
 				}
-				if err := s.announce.Announce(ctx, Change{Event: Lifted, Sanction: sn, Policy: p, At: now, AppealURL: s.AppealURL(sn.ID)}); err != nil {
-					return err
-				}
+				told = append(told, Change{Event: Lifted, Sanction: sn, Policy: p, At: now, AppealURL: s.AppealURL(sn.ID)})
 			}
 			written = append(written, entryCopy(sn, seq))
 			n++
+		}
+		if len(told) > 0 {
+			if err := s.announce.Announce(ctx, told...); err != nil {
+				return err
+			}
 		}
 		if len(changes) > 0 {
 			if err := s.audit.Record(ctx, changes...); err != nil {

@@ -61,8 +61,9 @@ type Change struct {
 	AppealURL string // where the account may appeal the sanction
 }
 
-// Announcer tells the sanctioned account (and whoever else listens) of a change. It is
-// called inside the change's write transaction, so the notice commits with the change.
+// Announcer tells the sanctioned accounts (and whoever else listens) of changes. It is
+// called inside the changes' write transaction, so the notices commit with them; a bulk
+// action passes a whole batch at once.
 type Announcer interface {
-	Announce(ctx context.Context, c Change) error
+	Announce(ctx context.Context, cs ...Change) error
 }

@@ -15,10 +15,24 @@ func (db *DB) Notices() *Notices { return &Notices{db} }
 
 var _ notify.Store = (*Notices)(nil)
 
-func (s *Notices) Insert(ctx context.Context, n *notify.Notice) error {
-	_, err := s.db.exec(ctx, "INSERT INTO notices (id, account, event, sanction, locale, subject, body, created_at) VALUES "+placeholders(1, 8),
-		n.ID, n.Account, string(n.Event), n.Sanction, n.Locale, n.Subject, n.Body, nanos(n.CreatedAt))
-	return err
+// noticeChunk is how many notices one INSERT writes: 8 columns × 500 rows stays under
+// both databases' limits on bound parameters.
+const noticeChunk = 500
+
+func (s *Notices) Insert(ctx context.Context, ns ...*notify.Notice) error {
+	args := make([]any, 0, 8*min(len(ns), noticeChunk))
+	for start := 0; start < len(ns); start += noticeChunk {
+		chunk := ns[start:min(start+noticeChunk, len(ns))]
+		args = args[:0]
+		for _, n := range chunk {
+			args = append(args, n.ID, n.Account, string(n.Event), n.Sanction, n.Locale, n.Subject, n.Body, nanos(n.CreatedAt))
+		}
+		if _, err := s.db.exec(ctx, "INSERT INTO notices (id, account, event, sanction, locale, subject, body, created_at) VALUES "+
+			placeholders(len(chunk), 8), args...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *Notices) List(ctx context.Context, account, after string, limit int) ([]*notify.Notice, error) {
