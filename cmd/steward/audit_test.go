@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -81,17 +80,7 @@ func TestAuditVerifyAndWitness(t *testing.T) {
 				t.Fatalf("verify: %q", out)
 			}
 
-			var raw *sql.DB
-			var err error
-			if cfg.URL == "" {
-				raw, err = sql.Open("sqlite", filepath.Join(cfg.DataDir, "steward.db"))
-			} else {
-				raw, err = sql.Open("pgx", cfg.URL)
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
+			raw := storetest.OpenRaw(t, cfg)
 
 			// Roll the log back to its first checkpoint that held 22 entries, as a restore
 			// of an old backup would: verify notices, and so does the witness.

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -15,26 +13,6 @@ import (
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
-
-// startProcess starts `steward serve` as a separate process that the test can kill.
-func startProcess(t *testing.T, db []string) (*exec.Cmd, string) {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, db...)...)
-	cmd.Env = append(os.Environ(), "STEWARD_TEST_RUN_MAIN=1")
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if err != nil {
-		t.Fatalf("server did not start: %v", err)
-	}
-	return cmd, strings.TrimSpace(strings.TrimPrefix(line, "steward listening on "))
-}
 
 // A server killed with SIGKILL in the middle of an execution: the next one resumes it,
 // and in the end every account is sanctioned exactly once.

@@ -26,15 +26,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// Every write that answered 2xx is still there after the process is killed mid-flood.
-func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts and kills a server process")
-	}
-	dir := t.TempDir()
-	key := lastLine(steward(t, "keys", "create", "--role", "service", "--data-dir", dir))
-
-	cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--data-dir", dir)
+// startProcess starts `steward serve` as a separate process that the test can kill.
+func startProcess(t *testing.T, db []string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], append([]string{"serve", "--addr", "127.0.0.1:0"}, db...)...)
 	cmd.Env = append(os.Environ(), "STEWARD_TEST_RUN_MAIN=1")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -43,12 +38,23 @@ func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	line, err := bufio.NewReader(stdout).ReadString('\n')
 	if err != nil {
 		t.Fatalf("server did not start: %v", err)
 	}
-	url := strings.TrimSpace(strings.TrimPrefix(line, "steward listening on "))
+	return cmd, strings.TrimSpace(strings.TrimPrefix(line, "steward listening on "))
+}
+
+// Every write that answered 2xx is still there after the process is killed mid-flood.
+func TestAcknowledgedWritesSurviveSIGKILL(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts and kills a server process")
+	}
+	dir := t.TempDir()
+	key := lastLine(steward(t, "keys", "create", "--role", "service", "--data-dir", dir))
+
+	cmd, url := startProcess(t, []string{"--data-dir", dir})
 	c := client.New(url, key, nil)
 
 	ctx, stop := context.WithCancel(context.Background())

@@ -57,6 +57,18 @@ func plainString(s string) (str, rest string, ok bool) {
 	return str, rest, true
 }
 
+// nextElem steps past the comma between two elements; rest is what follows an element,
+// and "" after the last one.
+func nextElem(rest string) (string, bool) {
+	switch {
+	case rest == "":
+		return "", true
+	case rest[0] == ',' && len(rest) > 1:
+		return rest[1:], true
+	}
+	return "", false
+}
+
 func fastAttributes(s string) (map[string]any, bool) {
 	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
 		return nil, false
@@ -97,14 +109,9 @@ func fastAttributes(s string) (map[string]any, bool) {
 			v, rest = f, rest[end:]
 		}
 		m[key] = v
-		switch {
-		case rest == "":
-		case rest[0] == ',' && len(rest) > 1:
-			rest = rest[1:]
-		default:
+		if body, ok = nextElem(rest); !ok {
 			return nil, false
 		}
-		body = rest
 	}
 	return m, true
 }
@@ -134,14 +141,9 @@ func fastLinked(s string) ([]accounts.Link, bool) {
 			return nil, false
 		}
 		out = append(out, l)
-		switch {
-		case rest == "":
-		case rest[0] == ',' && len(rest) > 1:
-			rest = rest[1:]
-		default:
+		if body, ok = nextElem(rest); !ok {
 			return nil, false
 		}
-		body = rest
 	}
 	return out, true
 }

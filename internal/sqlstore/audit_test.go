@@ -2,7 +2,6 @@ package sqlstore_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -386,23 +385,6 @@ func TestAuditConcurrentSequencers(t *testing.T) {
 	}
 }
 
-// openRaw opens the database of cfg behind Steward's back.
-func openRaw(t *testing.T, cfg sqlstore.Config) *sql.DB {
-	t.Helper()
-	var raw *sql.DB
-	var err error
-	if cfg.URL == "" {
-		raw, err = sql.Open("sqlite", filepath.Join(cfg.DataDir, "steward.db"))
-	} else {
-		raw, err = sql.Open("pgx", cfg.URL)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return raw
-}
-
 func TestAuditTamperingIsCaught(t *testing.T) {
 	copyRow := func(from, to int) string {
 		return fmt.Sprintf(`UPDATE audit_entries SET (time, actor_name, actor_role, action, subject, request_id, leaf) =
@@ -458,7 +440,7 @@ func TestAuditTamperingIsCaught(t *testing.T) {
 					if _, err := audit.Verify(ctx, db.Audit(), l.verifier, nil); err != nil {
 						t.Fatalf("before tampering: %v", err)
 					}
-					raw := openRaw(t, cfg)
+					raw := storetest.OpenRaw(t, cfg)
 					for _, q := range c.sql {
 						if _, err := raw.Exec(q); err != nil {
 							t.Fatalf("%s: %v", q, err)

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 
@@ -108,4 +109,22 @@ func postgresSchema(tb testing.TB) string {
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// OpenRaw opens the database of cfg directly, behind Steward's back, for tests that
+// tamper with it; it is closed when the test ends.
+func OpenRaw(tb testing.TB, cfg sqlstore.Config) *sql.DB {
+	tb.Helper()
+	var raw *sql.DB
+	var err error
+	if cfg.URL == "" {
+		raw, err = sql.Open("sqlite", filepath.Join(cfg.DataDir, "steward.db"))
+	} else {
+		raw, err = sql.Open("pgx", cfg.URL)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { raw.Close() })
+	return raw
 }
