@@ -154,12 +154,13 @@ func (s *server) wrap(rt route) http.Handler {
 			status := strconv.Itoa(w.status)
 			s.requests.WithLabelValues(label, status).Inc()
 			s.duration.WithLabelValues(label).Observe(d.Seconds())
-			attrs := []any{"method", r.Method, "route", label, "path", r.URL.Path, "status", w.status,
-				"duration_ms", float64(d.Microseconds()) / 1000, "request_id", reqID}
+			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", label),
+				slog.String("path", r.URL.Path), slog.Int("status", w.status),
+				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("request_id", reqID)}
 			if key != nil {
-				attrs = append(attrs, "key", key.Name, "role", key.Role)
+				attrs = append(attrs, slog.String("key", key.Name), slog.String("role", string(key.Role)))
 			}
-			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", argsToAttrs(attrs)...)
+			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()
 
 		ctx := r.Context()
@@ -187,14 +188,6 @@ func (s *server) wrap(rt route) http.Handler {
 			writeJSON(w, status, body)
 		}
 	})
-}
-
-func argsToAttrs(args []any) []slog.Attr {
-	out := make([]slog.Attr, 0, len(args)/2)
-	for i := 0; i+1 < len(args); i += 2 {
-		out = append(out, slog.Any(args[i].(string), args[i+1]))
-	}
-	return out
 }
 
 // authenticate checks the bearer key and the route's roles. Returns errs.Unauthorized
