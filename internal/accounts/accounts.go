@@ -147,4 +147,6 @@ type Store interface {
 	Put(ctx context.Context, a *Account) (created bool, err error)
 	// PutMany creates or replaces every account and returns how many it created.
 	PutMany(ctx context.Context, as []*Account) (created int, err error)
+	// Locales returns the locale of each of the accounts ids that exists, by ID.
+	Locales(ctx context.Context, ids []string) (map[string]string, error)
 }

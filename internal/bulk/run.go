@@ -116,7 +116,8 @@ func (s *Service) sanctionBatch(ctx context.Context, a *Action) error {
 		}
 	}
 	actx := audit.WithActor(ctx, a.Author, "bulk:"+a.ID)
-	batch, err := s.enforce.PrepareMany(actx, sns) // outside the transaction: encoding and hashing
+	// Outside the transaction: encoding, hashing and rendering the notices.
+	batch, err := s.enforce.PrepareMany(actx, sns, a.Notify)
 	if err != nil {
 		return err
 	}
@@ -129,7 +130,7 @@ func (s *Service) sanctionBatch(ctx context.Context, a *Action) error {
 		a.State = Canary
 	}
 	return s.commit(actx, a, func(ctx context.Context) error {
-		return s.enforce.WriteMany(ctx, batch, a.Notify)
+		return s.enforce.WriteMany(ctx, batch)
 	})
 }
 

@@ -36,7 +36,7 @@ func (ix *Index) Active(account string, now int64) []Entry {
 func (s *Service) Active(account string, now int64) []Entry { return s.index.Active(account, now) }
 
 // ManyStore is what a Store may also offer to write many sanctions in few statements;
-// ImposeMany uses it when the store has it.
+// WriteMany uses it when the store has it.
 type ManyStore interface {
 	// NextSeqs takes n consecutive change sequence numbers and returns the first.
 	NextSeqs(ctx context.Context, n int) (first int64, err error)
@@ -45,21 +45,23 @@ type ManyStore interface {
 	InsertMany(ctx context.Context, sns []*Sanction, first int64) error
 }
 
-// Batch is new sanctions checked and audited ahead of their write transaction, so the
-// encoding and hashing happen outside the committer every write waits on.
+// Batch is new sanctions checked, audited and announced ahead of their write
+// transaction, so the encoding, hashing and rendering happen outside the committer
+// every write waits on.
 type Batch struct {
 	sns     []*Sanction
 	entries []*audit.Entry
+	told    Announcement // nil: not announced
 }
 
 // Len returns how many sanctions b holds.
 func (b *Batch) Len() int { return len(b.sns) }
 
 // PrepareMany checks new sanctions whose every field is set by the caller (ID, times,
-// author, source) and makes their audit entries. Returns errs.Invalid for a sanction
-// that does not validate and errs.Forbidden when the actor in ctx may not act on its
-// authority.
-func (s *Service) PrepareMany(ctx context.Context, sns []*Sanction) (*Batch, error) {
+// author, source), makes their audit entries and, when announce is set, prepares their
+// notices and webhook events. Returns errs.Invalid for a sanction that does not validate
+// and errs.Forbidden when the actor in ctx may not act on its authority.
+func (s *Service) PrepareMany(ctx context.Context, sns []*Sanction, announce bool) (*Batch, error) {
 	changes := make([]audit.Change, len(sns))
 	for i, sn := range sns {
 		if err := CheckNew(sn); err != nil {
@@ -74,23 +76,30 @@ func (s *Service) PrepareMany(ctx context.Context, sns []*Sanction) (*Batch, err
 	if err != nil {
 		return nil, err
 	}
-	return &Batch{sns: sns, entries: entries}, nil
-}
-
-// ImposeMany is PrepareMany then WriteMany.
-func (s *Service) ImposeMany(ctx context.Context, sns []*Sanction, announce bool) error {
-	b, err := s.PrepareMany(ctx, sns)
-	if err != nil {
-		return err
+	b := &Batch{sns: sns, entries: entries}
+	if !announce || s.announce == nil || len(sns) == 0 {
+		return b, nil
 	}
-	return s.WriteMany(ctx, b, announce)
+	policies := map[string]*Policy{}
+	told := make([]Change, len(sns))
+	for i, sn := range sns {
+		p, err := s.policyCached(ctx, policies, sn.Policy)
+		if err != nil {
+			return nil, err
+		}
+		told[i] = Change{Event: Created, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)}
+	}
+	if b.told, err = s.announce.Prepare(ctx, told...); err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
-// WriteMany stores a prepared batch, each sanction with its audit entry and, when
-// announce is set, its notice and webhook events, in one write transaction (the
-// caller's, when ctx holds one), and puts them into the index once it commits.
-// Returns errs.Conflict when a sanction ID exists already.
-func (s *Service) WriteMany(ctx context.Context, b *Batch, announce bool) error {
+// WriteMany stores a prepared batch, each sanction with its audit entry and its
+// announcement if it was prepared with one, in one write transaction (the caller's,
+// when ctx holds one), and puts them into the index once it commits. Returns
+// errs.Conflict when a sanction ID exists already.
+func (s *Service) WriteMany(ctx context.Context, b *Batch) error {
 	if len(b.sns) == 0 {
 		return nil
 	}
@@ -99,21 +108,12 @@ func (s *Service) WriteMany(ctx context.Context, b *Batch, announce bool) error 
 		if err != nil {
 			return err
 		}
-		policies := map[string]*Policy{}
 		written := make([]Entry, len(b.sns))
-		var told []Change
 		for i, sn := range b.sns {
-			if announce && s.announce != nil {
-				p, err := s.policyCached(ctx, policies, sn.Policy)
-				if err != nil {
-					return err
-				}
-				told = append(told, Change{Event: Created, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)})
-			}
 			written[i] = entryCopy(sn, seqs[i])
 		}
-		if len(told) > 0 {
-			if err := s.announce.Announce(ctx, told...); err != nil {
+		if b.told != nil {
+			if err := b.told.Write(ctx); err != nil {
 				return err
 			}
 		}
@@ -212,7 +212,7 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 			n++
 		}
 		if len(told) > 0 {
-			if err := s.announce.Announce(ctx, told...); err != nil {
+			if err := s.announceNow(ctx, told...); err != nil {
 				return err
 			}
 		}

@@ -386,7 +386,8 @@ func (s *Service) write(ctx context.Context, ev Event, sn *Sanction, p *Policy, 
 			return err
 		}
 		if s.announce != nil {
-			if err := s.announce.Announce(ctx, Change{Event: ev, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)}); err != nil {
+			// Inside the transaction: put may set the sanction's kind and end (a strike).
+			if err := s.announceNow(ctx, Change{Event: ev, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)}); err != nil {
 				return err
 			}
 		}
@@ -408,7 +409,17 @@ func (s *Service) announced(ctx context.Context, ev Event, sn *Sanction, now tim
 			return err
 		}
 	}
-	return s.announce.Announce(ctx, Change{Event: ev, Sanction: sn, Policy: p, At: now, AppealURL: s.AppealURL(sn.ID)})
+	return s.announceNow(ctx, Change{Event: ev, Sanction: sn, Policy: p, At: now, AppealURL: s.AppealURL(sn.ID)})
+}
+
+// announceNow prepares and writes the announcements of cs inside the caller's write
+// transaction, for changes only known inside it.
+func (s *Service) announceNow(ctx context.Context, cs ...Change) error {
+	a, err := s.announce.Prepare(ctx, cs...)
+	if err != nil {
+		return err
+	}
+	return a.Write(ctx)
 }
 
 // applyAfterCommit puts the sanction as written at seq into the index once the write

@@ -61,9 +61,17 @@ type Change struct {
 	AppealURL string // where the account may appeal the sanction
 }
 
-// Announcer tells the sanctioned accounts (and whoever else listens) of changes. It is
-// called inside the changes' write transaction, so the notices commit with them; a bulk
-// action passes a whole batch at once.
+// Announcer tells the sanctioned accounts (and whoever else listens) of changes. Prepare
+// does what needs no transaction (reading locales, rendering, encoding), before the
+// changes' write transaction where it can; the Announcement it returns is written inside
+// that transaction, so the notices commit with the changes. A bulk action prepares a
+// whole batch at once.
 type Announcer interface {
-	Announce(ctx context.Context, cs ...Change) error
+	Prepare(ctx context.Context, cs ...Change) (Announcement, error)
+}
+
+// Announcement is prepared announcements, ready to be written.
+type Announcement interface {
+	// Write stores the announcements. It must be called inside a write transaction.
+	Write(ctx context.Context) error
 }

@@ -150,3 +150,60 @@ func TestWebhooksDeliverAfterFailures(t *testing.T) {
 		}
 	})
 }
+
+// Events go into the outbox only for types some webhook receives; a webhook created
+// between preparing an announcement and writing it still gets its events.
+func TestOutboxHoldsOnlySubscribedEvents(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		notifier := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
+		change := func(id string) enforce.Change {
+			sn := &enforce.Sanction{ID: id, Account: "a1", Kind: enforce.Suspend, ReasonCode: "fraud", Scope: enforce.Scope{Services: []string{"pay"}}}
+			return enforce.Change{Event: enforce.Created, Sanction: sn, At: time.Now()}
+		}
+		announce := func(between func(), cs ...enforce.Change) {
+			t.Helper()
+			a, err := notifier.Prepare(ctx, cs...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			between()
+			if err := db.Write(ctx, a.Write); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pending := func() []string {
+			t.Helper()
+			es, err := db.Webhooks().Pending(ctx, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var types []string
+			for _, e := range es {
+				types = append(types, e.Type+" "+e.Account)
+			}
+			return types
+		}
+
+		announce(func() {}, change("s1"), change("s2"))
+		if got := pending(); len(got) != 0 {
+			t.Fatalf("with no webhooks the outbox holds %q", got)
+		}
+		if n, err := db.Count(ctx, "notices"); err != nil || n != 2 {
+			t.Fatalf("%d notices (%v), want 2", n, err)
+		}
+
+		announce(func() {
+			if err := db.Write(ctx, func(ctx context.Context) error {
+				_, err := db.Webhooks().PutWebhook(ctx, &notify.Webhook{Name: "late", URL: "http://127.0.0.1:1/", Secret: "0123456789abcdef-secret",
+					Events: []string{notify.NoticeCreated}, CreatedAt: time.Now(), UpdatedAt: time.Now()})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}, change("s3"), change("s4"))
+		if got := pending(); !slices.Equal(got, []string{"notice.created a1", "notice.created a1"}) {
+			t.Fatalf("outbox holds %q, want the two notice.created events of the announcement written after the webhook", got)
+		}
+	})
+}

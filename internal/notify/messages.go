@@ -2,6 +2,7 @@ package notify
 
 import (
 	"embed"
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"slices"
@@ -120,10 +121,53 @@ type view struct {
 // Render returns the subject and body of c's notice in the locale best matching locale,
 // and that locale.
 func (m *Messages) Render(locale string, c enforce.Change) (subject, body, used string, err error) {
+	return m.renderer().render(locale, c)
+}
+
+// renderer renders the notices of many changes, each distinct message once: the notices
+// of like changes (a bulk action's batch) differ only in their appeal link, which is put
+// into a rendering made with a mark in its place. Templates write .AppealURL as it is.
+type renderer struct {
+	m    *Messages
+	done map[string]rendered // by locale and view, with the mark for the link
+}
+
+type rendered struct{ subject, body string }
+
+const appealMark = "\x00appeal\x00"
+
+func (m *Messages) renderer() *renderer { return &renderer{m: m, done: map[string]rendered{}} }
+
+func (r *renderer) render(locale string, c enforce.Change) (subject, body, used string, err error) {
 	want, _ := language.Parse(locale) // an unparsable locale matches the fallback
-	_, i, _ := m.matcher.Match(want)
-	tag := m.tags[i]
+	_, i, _ := r.m.matcher.Match(want)
+	tag := r.m.tags[i]
 	used = tag.String()
+	v := viewOf(c, used)
+	url := v.AppealURL
+	if url != "" {
+		v.AppealURL = appealMark
+	}
+	k, err := json.Marshal(v)
+	if err != nil {
+		return "", "", "", err
+	}
+	key := used + "\x00" + string(k)
+	got, ok := r.done[key]
+	if !ok {
+		if got, err = r.m.execute(tag, v); err != nil {
+			return "", "", "", err
+		}
+		r.done[key] = got
+	}
+	if url == "" {
+		return got.subject, got.body, used, nil
+	}
+	return strings.ReplaceAll(got.subject, appealMark, url), strings.ReplaceAll(got.body, appealMark, url), used, nil
+}
+
+// viewOf returns what the templates of locale see of c.
+func viewOf(c enforce.Change, locale string) view {
 	sn := c.Sanction
 	v := view{
 		Event: string(c.Event), Kind: string(sn.Kind), ReasonCode: sn.ReasonCode, Start: sn.Start,
@@ -142,19 +186,24 @@ func (m *Messages) Render(locale string, c enforce.Change) (subject, body, used 
 		v.Lifted, v.LiftedAt, v.Wrongful, v.LiftReason = true, sn.Lifted.At, sn.Lifted.Wrongful, sn.Lifted.Reason
 	}
 	if c.Policy != nil {
-		v.Policy, v.Clause = c.Policy.Title[used], c.Policy.Clause[used]
+		v.Policy, v.Clause = c.Policy.Title[locale], c.Policy.Clause[locale]
 	}
+	return v
+}
+
+// execute renders v with the templates of tag.
+func (m *Messages) execute(tag language.Tag, v view) (rendered, error) {
 	t := m.sets[tag]
 	var sb strings.Builder
 	if err := t.ExecuteTemplate(&sb, "subject", v); err != nil {
-		return "", "", "", fmt.Errorf("notify: %s subject: %w", used, err)
+		return rendered{}, fmt.Errorf("notify: %s subject: %w", tag, err)
 	}
-	subject = strings.TrimSpace(sb.String())
+	subject := strings.TrimSpace(sb.String())
 	sb.Reset()
 	if err := t.ExecuteTemplate(&sb, "body", v); err != nil {
-		return "", "", "", fmt.Errorf("notify: %s body: %w", used, err)
+		return rendered{}, fmt.Errorf("notify: %s body: %w", tag, err)
 	}
-	return subject, tidy(sb.String()), used, nil
+	return rendered{subject, tidy(sb.String())}, nil
 }
 
 // tidy trims each line and drops the blank runs template actions leave behind.

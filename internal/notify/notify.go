@@ -59,50 +59,107 @@ func NewNotifier(store Store, outbox Outbox, accts accounts.Store, fallback stri
 	return &Notifier{store: store, outbox: outbox, accounts: accts, messages: MustMessages(), fallback: fallback}
 }
 
-// Announce renders and stores the notice of each change, and puts its events in the
-// outbox, inside the changes' write transaction. A batch is written with one statement
-// per table (per few hundred rows).
-func (n *Notifier) Announce(ctx context.Context, cs ...enforce.Change) error {
-	notices := make([]*Notice, 0, len(cs))
-	events := make([]*Event, 0, 2*len(cs))
-	for _, c := range cs {
-		locale := n.fallback
-		a, err := n.accounts.Get(ctx, c.Sanction.Account)
-		switch {
-		case err == nil:
-			locale = a.Locale
-		case errs.CodeOf(err) != errs.NotFound:
-			return err
+// Prepare renders the notice of each change in its account's locale and makes the
+// webhook events some webhook subscribes to; the Announcement it returns stores them,
+// inside the changes' write transaction, with one statement per table (per few hundred
+// rows). Like changes (a bulk action's batch) share one rendering.
+func (n *Notifier) Prepare(ctx context.Context, cs ...enforce.Change) (enforce.Announcement, error) {
+	ids := make([]string, len(cs))
+	for i, c := range cs {
+		ids[i] = c.Sanction.Account
+	}
+	locales, err := n.accounts.Locales(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	a := &announcement{n: n, changes: cs, notices: make([]*Notice, len(cs))}
+	r := n.messages.renderer()
+	for i, c := range cs {
+		locale, ok := locales[c.Sanction.Account]
+		if !ok {
+			locale = n.fallback
 		}
-		subject, body, locale, err := n.messages.Render(locale, c)
+		subject, body, locale, err := r.render(locale, c)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		notice := &Notice{
+		a.notices[i] = &Notice{
 			ID: uuid.Must(uuid.NewV7()).String(), Account: c.Sanction.Account, Event: c.Event, Sanction: c.Sanction.ID,
 			Locale: locale, Subject: subject, Body: body, CreatedAt: c.At.UTC(),
 		}
-		notices = append(notices, notice)
-		if n.outbox == nil {
-			continue
-		}
-		change, err := newEvent(string(c.Event), notice.Account, notice.CreatedAt, map[string]any{"sanction": c.Sanction})
-		if err != nil {
-			return err
-		}
-		told, err := newEvent(NoticeCreated, notice.Account, notice.CreatedAt, map[string]any{"notice": notice})
-		if err != nil {
-			return err
-		}
-		events = append(events, change, told)
-	}
-	if err := n.store.Insert(ctx, notices...); err != nil {
-		return err
 	}
 	if n.outbox == nil {
+		return a, nil
+	}
+	// Events for the webhooks there are now; Write adds any a new webhook wants.
+	want, err := n.outbox.Subscribed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.makeEvents(want); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// announcement is what Prepare made: a notice for each change and, of the events each
+// change makes (its own, then its notice's), those made so far.
+type announcement struct {
+	n       *Notifier
+	changes []enforce.Change
+	notices []*Notice
+	events  [][2]*Event // by change
+}
+
+// makeEvents makes the events of the types in want not made yet.
+func (a *announcement) makeEvents(want map[string]bool) error {
+	if a.events == nil {
+		a.events = make([][2]*Event, len(a.changes))
+	}
+	for i, c := range a.changes {
+		ev := &a.events[i]
+		notice := a.notices[i]
+		if ev[0] == nil && want[string(c.Event)] {
+			e, err := newEvent(string(c.Event), notice.Account, notice.CreatedAt, map[string]any{"sanction": c.Sanction})
+			if err != nil {
+				return err
+			}
+			ev[0] = e
+		}
+		if ev[1] == nil && want[NoticeCreated] {
+			e, err := newEvent(NoticeCreated, notice.Account, notice.CreatedAt, map[string]any{"notice": notice})
+			if err != nil {
+				return err
+			}
+			ev[1] = e
+		}
+	}
+	return nil
+}
+
+func (a *announcement) Write(ctx context.Context) error {
+	if err := a.n.store.Insert(ctx, a.notices...); err != nil {
+		return err
+	}
+	if a.n.outbox == nil {
 		return nil
 	}
-	return n.outbox.Enqueue(ctx, events...)
+	want, err := a.n.outbox.Subscribed(ctx)
+	if err != nil || len(want) == 0 {
+		return err
+	}
+	if err := a.makeEvents(want); err != nil {
+		return err
+	}
+	events := make([]*Event, 0, 2*len(a.events))
+	for _, ev := range a.events {
+		for _, e := range ev {
+			if e != nil && want[e.Type] {
+				events = append(events, e)
+			}
+		}
+	}
+	return a.n.outbox.Enqueue(ctx, events...)
 }
 
 func newEvent(typ, account string, at time.Time, data any) (*Event, error) {

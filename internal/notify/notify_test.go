@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,71 @@ func TestMessagesRenderEveryCase(t *testing.T) {
 	if _, _, used, _ := m.Render("zh-Hans-CN", enforce.Change{Event: enforce.Created, Sanction: &enforce.Sanction{Kind: enforce.Warning}}); used != "zh-CN" {
 		t.Errorf("zh-Hans-CN got %s, want zh-CN", used)
 	}
+}
+
+// A batch of like changes renders each message once and puts each sanction's own appeal
+// link into it: every notice is what rendering it alone gives.
+func TestPreparedBatchMatchesSingleRendering(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		en, zh := &accounts.Account{ID: "en-1", Region: "r", Locale: "en", CreatedAt: time.Now()}, &accounts.Account{ID: "zh-1", Region: "r", Locale: "zh-CN", CreatedAt: time.Now()}
+		if err := db.Write(ctx, func(ctx context.Context) error {
+			_, err := db.Accounts().PutMany(ctx, []*accounts.Account{en, zh})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Date(2026, 5, 1, 8, 0, 0, 0, time.UTC)
+		var cs []enforce.Change
+		for i, acct := range []string{"en-1", "zh-1", "en-1", "zh-1", "unknown-1", "en-1"} {
+			kind := enforce.Suspend
+			if i == 5 {
+				kind = enforce.Ban
+			}
+			sn := &enforce.Sanction{ID: fmt.Sprintf("s%d", i), Account: acct, Kind: kind, Start: start, ReasonCode: "sweep",
+				Scope: enforce.Scope{Services: []string{"pay"}}}
+			cs = append(cs, enforce.Change{Event: enforce.Created, Sanction: sn, At: start, AppealURL: "https://appeal/" + sn.ID})
+		}
+		cs[3].AppealURL = ""
+		var notices []*notify.Notice
+		store := recordingStore{Store: db.Notices(), got: &notices}
+		a, err := notify.NewNotifier(store, nil, db.Accounts(), "en").Prepare(ctx, cs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Write(ctx, a.Write); err != nil {
+			t.Fatal(err)
+		}
+		m := notify.MustMessages()
+		wantLocale := []string{"en", "zh-CN", "en", "zh-CN", "en", "en"}
+		if len(notices) != len(cs) {
+			t.Fatalf("%d notices for %d changes", len(notices), len(cs))
+		}
+		for i, c := range cs {
+			subject, body, used, err := m.Render(wantLocale[i], c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := notices[i]
+			if n.Locale != used || n.Subject != subject || n.Body != body || n.Sanction != c.Sanction.ID {
+				t.Errorf("notice %d (%s): got %s %q\n%s\nwant %s %q\n%s", i, c.Sanction.ID, n.Locale, n.Subject, n.Body, used, subject, body)
+			}
+			if c.AppealURL != "" && !strings.Contains(n.Body, c.AppealURL) {
+				t.Errorf("notice %d lacks its own appeal link %s:\n%s", i, c.AppealURL, n.Body)
+			}
+		}
+	})
+}
+
+// recordingStore keeps what it is asked to insert.
+type recordingStore struct {
+	notify.Store
+	got *[]*notify.Notice
+}
+
+func (r recordingStore) Insert(ctx context.Context, ns ...*notify.Notice) error {
+	*r.got = append(*r.got, ns...)
+	return r.Store.Insert(ctx, ns...)
 }
 
 // Every sanction, amendment and lift writes a notice, in the account's locale, in the

@@ -68,6 +68,10 @@ type Delivery struct {
 type Outbox interface {
 	// Enqueue appends events to the outbox, in order.
 	Enqueue(ctx context.Context, events ...*Event) error
+	// Subscribed returns the event types some webhook receives: no other type needs
+	// enqueuing, since a webhook created later starts after the events already there.
+	// Inside a write transaction the answer holds until it commits.
+	Subscribed(ctx context.Context) (map[string]bool, error)
 }
 
 // WebhookStore keeps webhooks, the outbox and delivery history. Writes must be called

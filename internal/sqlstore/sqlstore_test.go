@@ -126,6 +126,24 @@ func TestAccountsPutManyAndList(t *testing.T) {
 		if len(seen) != 412 {
 			t.Fatalf("listed %d accounts in gd, want 412", len(seen))
 		}
+
+		// Locales answers for the accounts that exist, across statements of 500.
+		batch[7].Locale = "zh-CN"
+		put(batch[7:8])
+		ids := []string{"acct-99999"}
+		for _, a := range batch {
+			ids = append(ids, a.ID)
+		}
+		locales, err := s.Locales(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(locales) != len(batch) || locales["acct-00007"] != "zh-CN" || locales["acct-00008"] != batch[8].Locale || locales["acct-01233"] == "" {
+			t.Fatalf("%d locales (want %d): acct-00007 %q, acct-00008 %q", len(locales), len(batch), locales["acct-00007"], locales["acct-00008"])
+		}
+		if _, ok := locales["acct-99999"]; ok {
+			t.Fatal("a locale for an account that does not exist")
+		}
 		for i := 1; i < len(seen); i++ {
 			if seen[i] <= seen[i-1] {
 				t.Fatalf("not in ID order: %s after %s", seen[i], seen[i-1])

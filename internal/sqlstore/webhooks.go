@@ -41,11 +41,43 @@ func (s *Webhooks) Enqueue(ctx context.Context, events ...*notify.Event) error {
 	return err
 }
 
+func (s *Webhooks) Subscribed(ctx context.Context) (map[string]bool, error) {
+	if _, err := s.db.writer(ctx); err == nil {
+		// Hold the sequence row as Enqueue and PutWebhook do: a webhook created or
+		// changed concurrently is either seen here or starts after this transaction.
+		if _, err := s.db.exec(ctx, "UPDATE outbox_seq SET n = n"); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.db.query(ctx, "SELECT events FROM webhooks")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var events string
+		if err := rows.Scan(&events); err != nil {
+			return nil, err
+		}
+		for _, e := range strings.Split(events, ",") {
+			out[e] = true
+		}
+	}
+	return out, rows.Err()
+}
+
 func (s *Webhooks) PutWebhook(ctx context.Context, w *notify.Webhook) (bool, error) {
-	// A new webhook starts at the end of the outbox: it receives events from now on.
+	// A new webhook starts at the end of the outbox: it receives events from now on. The
+	// sequence row stays locked until commit, so a transaction deciding what to enqueue
+	// (Subscribed) runs wholly before or after this one.
+	var end int64
+	if err := s.db.queryRow(ctx, "UPDATE outbox_seq SET n = n RETURNING n").Scan(&end); err != nil {
+		return false, err
+	}
 	res, err := s.db.exec(ctx, `INSERT INTO webhooks (name, url, secret, events, created_at, updated_at, cursor, lease_owner, lease_until)
-		SELECT ?, ?, ?, ?, ?, ?, n, '', 0 FROM outbox_seq WHERE true ON CONFLICT (name) DO NOTHING`, // SQLite's parser needs the WHERE
-		w.Name, w.URL, w.Secret, strings.Join(w.Events, ","), nanos(w.CreatedAt), nanos(w.UpdatedAt))
+		VALUES (?, ?, ?, ?, ?, ?, ?, '', 0) ON CONFLICT (name) DO NOTHING`,
+		w.Name, w.URL, w.Secret, strings.Join(w.Events, ","), nanos(w.CreatedAt), nanos(w.UpdatedAt), end)
 	if err != nil {
 		return false, err
 	}
