@@ -122,7 +122,48 @@ func (r *Recorder) Entries(ctx context.Context, changes ...Change) ([]*Entry, er
 }
 
 // fieldNames lists the top-level keys of a JSON object, sorted; none for other values.
+// canon is json.Marshal's output, so it is valid and compact: the keys are the strings
+// at depth one followed by a colon. A key with an escape takes the slow path.
 func fieldNames(canon []byte) []string {
+	if len(canon) == 0 || canon[0] != '{' {
+		return []string{}
+	}
+	names := []string{}
+	depth := 0
+	key, escaped := []byte(nil), false // the last string at depth one
+	for i := 0; i < len(canon); i++ {
+		switch canon[i] {
+		case '"':
+			start, esc := i, false
+			for i++; i < len(canon) && canon[i] != '"'; i++ {
+				if canon[i] == '\\' {
+					esc = true
+					i++
+				}
+			}
+			if depth == 1 {
+				key, escaped = canon[start+1:min(i, len(canon))], esc
+			}
+		case ':':
+			if depth == 1 && key != nil {
+				if escaped {
+					return fieldNamesSlow(canon)
+				}
+				names = append(names, string(key))
+				key = nil
+			}
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// fieldNamesSlow is fieldNames by way of encoding/json.
+func fieldNamesSlow(canon []byte) []string {
 	var obj map[string]json.RawMessage
 	if json.Unmarshal(canon, &obj) != nil {
 		return []string{}

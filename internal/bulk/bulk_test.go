@@ -408,6 +408,45 @@ func TestRevertPartial(t *testing.T) {
 	}
 }
 
+// While a batch commits the runner prepares the next; a pause in between throws that
+// batch away, so the batches after a resume are stamped with their own time.
+func TestPauseDiscardsTheBatchPreparedAhead(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	p := newProcess(t, db, bulk.Config{Batch: 5})
+	ex := seed(t, db, p, 500)
+	a, err := p.bulk.Create(compliance, sweep())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := 0.0
+	if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	step(t, p, a.ID, 3) // targets, then two batches: the third is being prepared
+	if _, err := p.bulk.Pause(compliance, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	resumed := time.Now()
+	if _, err := p.bulk.Resume(compliance, a.ID); err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, p, a.ID, bulk.Done)
+	late, n := 0, 0
+	for id, list := range bulkSanctions(t, p, ex.targets, a.ID) {
+		if len(list) != 1 {
+			t.Fatalf("%s has %d sanctions of the action", id, len(list))
+		}
+		n++
+		if !list[0].Start.Before(resumed) {
+			late++
+		}
+	}
+	if n != len(ex.targets) || late != n-10 {
+		t.Fatalf("%d of %d targets sanctioned, %d after the resume; want all, and all but the first two batches (10) after it", n, len(ex.targets), late)
+	}
+}
+
 func TestCreateNamesFieldsAtFault(t *testing.T) {
 	db := storetest.Open(t, "sqlite")
 	p := newProcess(t, db, bulk.Config{})

@@ -97,41 +97,100 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 	})
 }
 
-// sanctionBatch sanctions the next batch of targets, stopping at the canary's end.
+// sanctionBatch sanctions the next batch of targets, stopping at the canary's end. While
+// the batch commits, the next one is prepared (see ahead).
 func (s *Service) sanctionBatch(ctx context.Context, a *Action) error {
 	p := &a.Progress
-	upto := p.Total
-	if !p.CanaryDone {
-		upto = p.CanaryCount
-	}
-	ts, err := s.store.Targets(ctx, a.ID, int64(p.Done), int64(upto), s.batch)
-	if err != nil {
-		return err
-	}
-	now := s.enforce.Clock()
-	sns := make([]*enforce.Sanction, len(ts))
-	for i, t := range ts {
-		if sns[i], err = a.sanctionFor(t, now); err != nil {
+	batch := s.takeAhead(a, p.Done, p.sanctionUpto())
+	if batch == nil {
+		var err error
+		if batch, err = s.prepareBatch(ctx, a, p.Done, p.sanctionUpto()); err != nil {
 			return err
 		}
 	}
-	actx := audit.WithActor(ctx, a.Author, "bulk:"+a.ID)
-	// Outside the transaction: encoding, hashing and rendering the notices.
-	batch, err := s.enforce.PrepareMany(actx, sns, a.Notify)
-	if err != nil {
-		return err
-	}
-	p.Done += len(ts)
+	p.Done += batch.Len()
 	switch {
 	case p.Done >= p.Total:
 		a.State = Done
 	case !p.CanaryDone && p.Done >= p.CanaryCount:
 		p.CanaryDone = true
 		a.State = Canary
+	default:
+		// The action's version once this batch commits: a pause meanwhile changes it.
+		s.startAhead(ctx, *a, a.Version+1, p.Done, p.sanctionUpto())
 	}
-	return s.commit(actx, a, func(ctx context.Context) error {
+	return s.commit(audit.WithActor(ctx, a.Author, "bulk:"+a.ID), a, func(ctx context.Context) error {
 		return s.enforce.WriteMany(ctx, batch)
 	})
+}
+
+// sanctionUpto returns the end (exclusive) of the targets to sanction before the runner
+// stops: the canary's end until it is done.
+func (p *Progress) sanctionUpto() int {
+	if !p.CanaryDone {
+		return p.CanaryCount
+	}
+	return p.Total
+}
+
+// prepareBatch reads the targets from (inclusive) up to upto (exclusive), at most a
+// batch of them, and prepares their sanctions with audit entries and notices.
+func (s *Service) prepareBatch(ctx context.Context, a *Action, from, upto int) (*enforce.Batch, error) {
+	ts, err := s.store.Targets(ctx, a.ID, int64(from), int64(upto), s.batch)
+	if err != nil {
+		return nil, err
+	}
+	now := s.enforce.Clock()
+	sns := make([]*enforce.Sanction, len(ts))
+	for i, t := range ts {
+		if sns[i], err = a.sanctionFor(t, now); err != nil {
+			return nil, err
+		}
+	}
+	return s.enforce.PrepareMany(audit.WithActor(ctx, a.Author, "bulk:"+a.ID), sns, a.Notify)
+}
+
+// ahead is a batch prepared while the batch before it commits, so the encoding,
+// hashing and rendering of one batch overlap the database work of the other. It is
+// used only by the step that finds the action as expected: same version (no pause,
+// no other runner in between) and the same targets.
+type ahead struct {
+	action     string
+	version    int64
+	from, upto int
+	ready      chan struct{}
+	batch      *enforce.Batch
+	err        error
+}
+
+// startAhead prepares the batch of a's targets from, upto in the background, for the
+// step that will find a at version.
+func (s *Service) startAhead(ctx context.Context, a Action, version int64, from, upto int) {
+	ah := &ahead{action: a.ID, version: version, from: from, upto: upto, ready: make(chan struct{})}
+	s.mu.Lock()
+	s.ahead = ah
+	s.mu.Unlock()
+	go func() {
+		defer close(ah.ready)
+		ah.batch, ah.err = s.prepareBatch(ctx, &a, from, upto)
+	}()
+}
+
+// takeAhead returns the batch prepared ahead for a's targets from, upto, waiting for
+// it if need be; nil when none was (or preparing it failed).
+func (s *Service) takeAhead(a *Action, from, upto int) *enforce.Batch {
+	s.mu.Lock()
+	ah := s.ahead
+	s.ahead = nil
+	s.mu.Unlock()
+	if ah == nil || ah.action != a.ID || ah.version != a.Version || ah.from != from || ah.upto != upto {
+		return nil
+	}
+	<-ah.ready
+	if ah.err != nil {
+		return nil // prepare it again, now
+	}
+	return ah.batch
 }
 
 // revertBatch lifts the sanctions of the next batch of sanctioned targets.

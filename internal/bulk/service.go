@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"time"
 
 	"cel.dev/cel-go/cel"
@@ -41,6 +42,9 @@ type Service struct {
 	duty     float64
 	now      func() time.Time
 	wake     chan struct{} // tells the runner there is work
+
+	mu    sync.Mutex
+	ahead *ahead // the next batch, being prepared
 }
 
 // NewService returns a Service over store that reads accounts from accts and writes

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
@@ -45,6 +46,7 @@ type DB struct {
 	// SQLite only: write statements prepared on the one write connection, and those
 	// seen but not prepared yet (see prepareWrites).
 	stmts, unprepared sync.Map
+	long              atomic.Int64 // statements over 4 KiB marked for preparing
 	ops               chan *op
 	stop              chan struct{}
 	// committers run commitLoop: one on SQLite, which has one writer; several on
@@ -400,11 +402,20 @@ func (db *DB) stmtIn(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
 	if st, ok := db.stmts.Load(q); ok {
 		return tx.StmtContext(ctx, st.(*sql.Stmt))
 	}
+	// Long statements are the multi-row inserts of batches: each size of batch is its own
+	// statement, so only the first few sizes seen (the full batches) are kept.
 	if len(q) <= 4096 {
 		db.unprepared.Store(q, true)
+	} else if db.long.Load() < maxLongStmts {
+		if _, seen := db.unprepared.LoadOrStore(q, true); !seen {
+			db.long.Add(1)
+		}
 	}
 	return nil
 }
+
+// maxLongStmts is how many statements over 4 KiB stay prepared.
+const maxLongStmts = 32
 
 // prepareWrites prepares, on SQLite's single write connection, the write statements run
 // since the last call, so each is parsed once rather than on every write: parsing was a
