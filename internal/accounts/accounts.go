@@ -147,6 +147,11 @@ type Store interface {
 	Put(ctx context.Context, a *Account) (created bool, err error)
 	// PutMany creates or replaces every account and returns how many it created.
 	PutMany(ctx context.Context, as []*Account) (created int, err error)
+	// Scan reads every account, a page of up to page accounts at a time, in no
+	// particular order, with up to parts readers at once: f is called from several
+	// goroutines, with the number (0 to parts-1) of the reader that read the page. It
+	// stops at f's first error and returns it.
+	Scan(ctx context.Context, parts, page int, f func(part int, page []*Account) error) error
 	// Locales returns the locale of each of the accounts ids that exists, by ID.
 	Locales(ctx context.Context, ids []string) (map[string]string, error)
 }

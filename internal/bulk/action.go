@@ -7,7 +7,9 @@ import (
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/interpreter"
 
+	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
@@ -168,12 +170,48 @@ type verdict struct {
 	evalErrs int    // expressions that failed at run time
 }
 
-// judge evaluates c over one account. A criteria that fails at run time does not match;
-// a screen that fails spares (doubt favours the account).
-func (c *compiled) judge(sub *Subject, now time.Time, tmpl *Template) verdict {
+// judge evaluates an action's expressions over one account after another, reusing what
+// the expressions see (the Subject and the variables), which they do not keep. One judge
+// serves one goroutine.
+type judge struct {
+	c    *compiled
+	tmpl *Template
+	sub  Subject
+	vars vars
+}
+
+// judge returns a judge of accounts at now, against the sanction template tmpl.
+func (c *compiled) judge(now time.Time, tmpl *Template) *judge {
+	j := &judge{c: c, tmpl: tmpl}
+	j.vars = vars{account: &j.sub, now: types.Timestamp{Time: now}} // boxed once
+	return j
+}
+
+// vars are the variables expressions see.
+type vars struct {
+	account *Subject
+	now     any
+}
+
+func (v *vars) ResolveName(name string) (any, bool) {
+	switch name {
+	case "account":
+		return v.account, true
+	case "now":
+		return v.now, true
+	}
+	return nil, false
+}
+
+func (v *vars) Parent() interpreter.Activation { return nil }
+
+// verdict evaluates the action over account a, with its active sanctions es. A criteria
+// that fails at run time does not match; a screen that fails spares (doubt favours the
+// account).
+func (j *judge) verdict(a *accounts.Account, es []enforce.Entry) verdict {
 	var v verdict
-	act := map[string]any{"account": sub, "now": types.Timestamp{Time: now}}
-	ok, err := eval(c.criteria, act)
+	j.sub.set(a, es)
+	ok, err := eval(j.c.criteria, &j.vars)
 	if err != nil {
 		v.evalErrs++
 	}
@@ -181,18 +219,18 @@ func (c *compiled) judge(sub *Subject, now time.Time, tmpl *Template) verdict {
 		return v
 	}
 	v.matched = true
-	for i, prg := range c.screens {
-		ok, err := eval(prg, act)
+	for i, prg := range j.c.screens {
+		ok, err := eval(prg, &j.vars)
 		if err != nil {
 			v.evalErrs++
 			ok = true
 		}
 		if ok {
-			v.spared = c.names[i]
+			v.spared = j.c.names[i]
 			return v
 		}
 	}
-	v.already = alike(sub.Sanctions, tmpl)
+	v.already = alike(j.sub.Sanctions, j.tmpl)
 	return v
 }
 

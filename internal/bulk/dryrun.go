@@ -2,6 +2,7 @@ package bulk
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
@@ -72,14 +73,20 @@ func ageBand(age time.Duration) string {
 	return AgeBands[3]
 }
 
+// sample adds id to list, the up to MaxSamples smallest IDs seen, in order.
 func sample(list []string, id string) []string {
-	if len(list) < MaxSamples {
-		return append(list, id)
+	if len(list) == MaxSamples && id >= list[MaxSamples-1] {
+		return list
 	}
-	return list
+	i, found := slices.BinarySearch(list, id)
+	if found {
+		return list
+	}
+	list = slices.Insert(list, i, id)
+	return list[:min(len(list), MaxSamples)]
 }
 
-// DryRun evaluates the action over every account, in pages read outside any write
+// DryRun evaluates the action over every account, read in parallel outside any write
 // transaction, and reports who it would hit and who it would spare, changing nothing.
 // Returns errs.NotFound, and errs.Invalid if the stored expressions no longer compile.
 func (s *Service) DryRun(ctx context.Context, id string) (*DryRun, error) {
@@ -93,6 +100,31 @@ func (s *Service) DryRun(ctx context.Context, id string) (*DryRun, error) {
 	}
 	start := time.Now()
 	now := s.now()
+	parts := make([]*DryRun, s.readers)
+	judges := make([]*judge, s.readers)
+	for i := range parts {
+		parts[i], judges[i] = newDryRun(a), c.judge(now, &a.Sanction)
+	}
+	err = s.accounts.Scan(ctx, s.readers, s.page, func(part int, page []*accounts.Account) error {
+		d, j := parts[part], judges[part]
+		for _, acc := range page {
+			d.tally(acc, j.verdict(acc, s.enforce.Active(acc.ID, now.UnixNano())), now)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d := parts[0]
+	for _, p := range parts[1:] {
+		d.merge(p)
+	}
+	d.Seconds = time.Since(start).Seconds()
+	return d, nil
+}
+
+// newDryRun returns an empty dry run of a, listing every screen and age band.
+func newDryRun(a *Action) *DryRun {
 	d := &DryRun{Action: a.ID, SparedBy: map[string]int{}, ByRegion: map[string]*Counts{},
 		ByVerified: map[string]*Counts{"true": {}, "false": {}}, ByAge: map[string]*Counts{},
 		Samples: Samples{Matched: []string{}, Spared: map[string][]string{}, Already: []string{}, ToSanction: []string{}}}
@@ -103,17 +135,7 @@ func (s *Service) DryRun(ctx context.Context, id string) (*DryRun, error) {
 	for _, b := range AgeBands {
 		d.ByAge[b] = &Counts{}
 	}
-	err = s.eachPage(ctx, func(page []*accounts.Account) {
-		for _, acc := range page {
-			v := c.judge(subjectOf(acc, s.enforce.Active(acc.ID, now.UnixNano())), now, &a.Sanction)
-			d.tally(acc, v, now)
-		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	d.Seconds = time.Since(start).Seconds()
-	return d, nil
+	return d
 }
 
 func (d *DryRun) tally(acc *accounts.Account, v verdict, now time.Time) {
@@ -146,37 +168,39 @@ func (d *DryRun) tally(acc *accounts.Account, v verdict, now time.Time) {
 	}
 }
 
-// eachPage calls f with every account, a page at a time in ID order. The next page is
-// read while f works on this one.
-func (s *Service) eachPage(ctx context.Context, f func([]*accounts.Account)) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	type result struct {
-		page []*accounts.Account
-		err  error
+// merge adds the tallies of o, a dry run of the same action over other accounts, to d.
+func (d *DryRun) merge(o *DryRun) {
+	d.Counts.plus(&o.Counts)
+	d.EvalErrors += o.EvalErrors
+	for name, n := range o.SparedBy {
+		d.SparedBy[name] += n
 	}
-	pages := make(chan result, 2)
-	go func() {
-		defer close(pages)
-		after := ""
-		for {
-			page, err := s.accounts.List(ctx, accounts.Filter{After: after, Limit: s.page})
-			select {
-			case pages <- result{page, err}:
-			case <-ctx.Done():
-				return
+	for _, m := range []struct{ to, from map[string]*Counts }{{d.ByRegion, o.ByRegion}, {d.ByVerified, o.ByVerified}, {d.ByAge, o.ByAge}} {
+		for k, c := range m.from {
+			if m.to[k] == nil {
+				m.to[k] = &Counts{}
 			}
-			if err != nil || len(page) < s.page {
-				return
-			}
-			after = page[len(page)-1].ID
+			m.to[k].plus(c)
 		}
-	}()
-	for r := range pages {
-		if r.err != nil {
-			return r.err
-		}
-		f(r.page)
 	}
-	return ctx.Err()
+	merge := func(to, from []string) []string {
+		for _, id := range from {
+			to = sample(to, id)
+		}
+		return to
+	}
+	d.Samples.Matched = merge(d.Samples.Matched, o.Samples.Matched)
+	d.Samples.Already = merge(d.Samples.Already, o.Samples.Already)
+	d.Samples.ToSanction = merge(d.Samples.ToSanction, o.Samples.ToSanction)
+	for name, ids := range o.Samples.Spared {
+		d.Samples.Spared[name] = merge(d.Samples.Spared[name], ids)
+	}
+}
+
+func (c *Counts) plus(o *Counts) {
+	c.Accounts += o.Accounts
+	c.Matched += o.Matched
+	c.Spared += o.Spared
+	c.Already += o.Already
+	c.ToSanction += o.ToSanction
 }

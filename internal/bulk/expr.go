@@ -44,21 +44,22 @@ type SubjectSanction struct {
 	Policy       string   `cel:"policy"`
 }
 
-// subjectOf returns what expressions see of a, with its active sanctions es.
-func subjectOf(a *accounts.Account, es []enforce.Entry) *Subject {
-	s := &Subject{ID: a.ID, Region: a.Region, Verified: a.Verified, CreatedAt: a.CreatedAt, Locale: a.Locale,
-		Attributes: a.Attributes, Linked: make([]SubjectLink, len(a.Linked)), Sanctions: make([]SubjectSanction, len(es))}
+// set makes s what expressions see of a, with its active sanctions es, reusing s's lists.
+func (s *Subject) set(a *accounts.Account, es []enforce.Entry) {
+	s.ID, s.Region, s.Verified, s.CreatedAt, s.Locale = a.ID, a.Region, a.Verified, a.CreatedAt, a.Locale
+	s.Attributes = a.Attributes
 	if s.Attributes == nil {
 		s.Attributes = map[string]any{}
 	}
-	for i, l := range a.Linked {
-		s.Linked[i] = SubjectLink(l)
+	s.Linked = s.Linked[:0]
+	for _, l := range a.Linked {
+		s.Linked = append(s.Linked, SubjectLink(l))
 	}
-	for i, e := range es {
-		s.Sanctions[i] = SubjectSanction{Kind: string(e.Kind), Services: e.Services, Capabilities: e.Capabilities,
-			ReasonCode: e.ReasonCode, Policy: e.Policy}
+	s.Sanctions = s.Sanctions[:0]
+	for _, e := range es {
+		s.Sanctions = append(s.Sanctions, SubjectSanction{Kind: string(e.Kind), Services: e.Services,
+			Capabilities: e.Capabilities, ReasonCode: e.ReasonCode, Policy: e.Policy})
 	}
-	return s
 }
 
 // newEnv returns the CEL environment every expression compiles in.

@@ -68,10 +68,11 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 		return err
 	}
 	now := s.now()
+	j := c.judge(now, &a.Sanction)
 	var ts []Target
 	next := int64(a.Progress.Total)
 	for _, acc := range page {
-		v := c.judge(subjectOf(acc, s.enforce.Active(acc.ID, now.UnixNano())), now, &a.Sanction)
+		v := j.verdict(acc, s.enforce.Active(acc.ID, now.UnixNano()))
 		if !v.matched || v.spared != "" || v.already {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -20,9 +21,12 @@ import (
 
 // Config holds a Service's options.
 type Config struct {
-	Batch int              // targets sanctioned (or lifted) per transaction; default 500
-	Page  int              // accounts read per page when scanning; default 2000
-	Now   func() time.Time // the clock; time.Now when nil
+	Batch int // targets sanctioned (or lifted) per transaction; default 500
+	Page  int // accounts read per page when scanning; default 2000
+	// Readers is how many readers a dry run scans the accounts with at once; default
+	// GOMAXPROCS.
+	Readers int
+	Now     func() time.Time // the clock; time.Now when nil
 	// Duty is the share of time the runner works, from 0 (exclusive) to 1: after a step
 	// that took d it rests d×(1−Duty)/Duty, leaving the rest of the machine to the API.
 	// Default 1: no rest.
@@ -39,6 +43,7 @@ type Service struct {
 	env      *cel.Env
 	batch    int
 	page     int
+	readers  int
 	duty     float64
 	now      func() time.Time
 	wake     chan struct{} // tells the runner there is work
@@ -55,12 +60,15 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 		return nil, fmt.Errorf("bulk: CEL environment: %w", err)
 	}
 	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, env: env,
-		batch: cfg.Batch, page: cfg.Page, duty: cfg.Duty, now: cfg.Now, wake: make(chan struct{}, 1)}
+		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, now: cfg.Now, wake: make(chan struct{}, 1)}
 	if s.batch <= 0 {
 		s.batch = 500
 	}
 	if s.page <= 0 {
 		s.page = 2000
+	}
+	if s.readers <= 0 {
+		s.readers = runtime.GOMAXPROCS(0)
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/errs"
 )
@@ -40,22 +42,152 @@ func (s *Accounts) List(ctx context.Context, f accounts.Filter) ([]*accounts.Acc
 	return collect(ctx, s.db, scanAccount, q+" ORDER BY id LIMIT ?", append(args, f.Limit)...)
 }
 
-func scanAccount(scan func(...any) error) (*accounts.Account, error) {
-	var a accounts.Account
-	var created, updated int64
-	var attrs, linked string
-	if err := scan(&a.ID, &a.Region, &a.Verified, &created, &a.Locale, &attrs, &linked, &updated); err != nil {
+func (s *Accounts) Scan(ctx context.Context, parts, page int, f func(part int, page []*accounts.Account) error) error {
+	ranges, err := s.scanRanges(ctx, max(parts, 1))
+	if err != nil {
+		return err
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	for part, r := range ranges {
+		g.Go(func() error {
+			for {
+				list, last, err := s.scanPage(ctx, r, page)
+				if err != nil {
+					return err
+				}
+				if len(list) > 0 {
+					if err := f(part, list); err != nil {
+						return err
+					}
+				}
+				if len(list) < page {
+					return nil
+				}
+				r.after = last
+			}
+		})
+	}
+	return g.Wait()
+}
+
+// scanRange is a part of the accounts table: on SQLite, rowids in (after, last]; on
+// PostgreSQL, IDs in (after, last], last "" meaning no end.
+type scanRange struct{ after, last any }
+
+// scanRanges splits the accounts table into up to n ranges of about equal size. SQLite
+// splits the rowids, in whose order it reads a table fastest; PostgreSQL splits the IDs
+// at a sample of them.
+func (s *Accounts) scanRanges(ctx context.Context, n int) ([]scanRange, error) {
+	if s.db.d.name == "sqlite" {
+		var lo, hi sql.NullInt64
+		if err := s.db.queryRow(ctx, "SELECT min(rowid), max(rowid) FROM accounts").Scan(&lo, &hi); err != nil {
+			return nil, err
+		}
+		if !lo.Valid {
+			return nil, nil
+		}
+		from, span := lo.Int64-1, hi.Int64-lo.Int64+1
+		out := make([]scanRange, 0, n)
+		for i := range int64(n) {
+			out = append(out, scanRange{from + span*i/int64(n), from + span*(i+1)/int64(n)})
+		}
+		return out, nil
+	}
+	// About a thousand sampled blocks' IDs are plenty to cut at.
+	rows, err := s.db.query(ctx, "SELECT id FROM accounts TABLESAMPLE SYSTEM (least(100, 100000.0 / greatest(1, (SELECT reltuples FROM pg_class WHERE relname = 'accounts')))) ORDER BY id")
+	if err != nil {
 		return nil, err
 	}
-	a.CreatedAt, a.UpdatedAt = fromNanos(created), fromNanos(updated)
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := []scanRange{}
+	after := ""
+	for i := 1; i < n && len(ids) > 0; i++ {
+		cut := ids[len(ids)*i/n]
+		if cut > after {
+			out = append(out, scanRange{after, cut})
+			after = cut
+		}
+	}
+	return append(out, scanRange{after, ""}), nil
+}
+
+// scanPage reads up to limit accounts of r from its start, and returns the position of
+// the last one.
+func (s *Accounts) scanPage(ctx context.Context, r scanRange, limit int) ([]*accounts.Account, any, error) {
+	if s.db.d.name == "sqlite" {
+		rows, err := s.db.query(ctx, "SELECT rowid, "+accountCols+" FROM accounts WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?", r.after, r.last, limit)
+		if err != nil {
+			return nil, nil, err
+		}
+		defer rows.Close()
+		var row accountRow
+		var rowid int64
+		dest := append([]any{&rowid}, row.dest()...)
+		list := make([]*accounts.Account, 0, limit)
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				return nil, nil, err
+			}
+			a, err := row.account()
+			if err != nil {
+				return nil, nil, err
+			}
+			list = append(list, a)
+		}
+		return list, rowid, rows.Err()
+	}
+	q, args := "SELECT "+accountCols+" FROM accounts WHERE id > ?", []any{r.after}
+	if r.last != "" {
+		q, args = q+" AND id <= ?", append(args, r.last)
+	}
+	list, err := collect(ctx, s.db, scanAccount, q+" ORDER BY id LIMIT ?", append(args, limit)...)
+	if err != nil || len(list) == 0 {
+		return list, nil, err
+	}
+	return list, list[len(list)-1].ID, nil
+}
+
+func scanAccount(scan func(...any) error) (*accounts.Account, error) {
+	var r accountRow
+	if err := scan(r.dest()...); err != nil {
+		return nil, err
+	}
+	return r.account()
+}
+
+// accountRow is an accounts row as scanned (accountCols), to be reused from row to row.
+type accountRow struct {
+	id, region, locale, attrs, linked string
+	verified                          bool
+	created, updated                  int64
+}
+
+func (r *accountRow) dest() []any {
+	return []any{&r.id, &r.region, &r.verified, &r.created, &r.locale, &r.attrs, &r.linked, &r.updated}
+}
+
+func (r *accountRow) account() (*accounts.Account, error) {
+	a := &accounts.Account{ID: r.id, Region: r.region, Verified: r.verified, Locale: r.locale,
+		CreatedAt: fromNanos(r.created), UpdatedAt: fromNanos(r.updated)}
 	var err error
-	if a.Attributes, err = decodeAttributes(attrs); err != nil {
+	if a.Attributes, err = decodeAttributes(r.attrs); err != nil {
 		return nil, fmt.Errorf("account %s: attributes: %w", a.ID, err)
 	}
-	if a.Linked, err = decodeLinked(linked); err != nil {
+	if a.Linked, err = decodeLinked(r.linked); err != nil {
 		return nil, fmt.Errorf("account %s: linked: %w", a.ID, err)
 	}
-	return &a, nil
+	return a, nil
 }
 
 // localeChunk is how many IDs one statement of Locales asks for.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -148,6 +149,62 @@ func TestAccountsPutManyAndList(t *testing.T) {
 			if seen[i] <= seen[i-1] {
 				t.Fatalf("not in ID order: %s after %s", seen[i], seen[i-1])
 			}
+		}
+	})
+}
+
+// Scan reads every account exactly once, whatever the number of readers and pages, and
+// stops at the first error of its callback.
+func TestAccountsScan(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		s := db.Accounts()
+		var batch []*accounts.Account
+		for i := range 1234 {
+			batch = append(batch, account(fmt.Sprintf("acct-%05d", (i*7919)%100000)))
+		}
+		if err := db.Write(ctx, func(ctx context.Context) error {
+			_, err := s.PutMany(ctx, batch)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, parts := range []int{1, 2, 3, 7} {
+			var mu sync.Mutex
+			seen := map[string]int{}
+			byPart := map[int]int{}
+			err := s.Scan(ctx, parts, 100, func(part int, page []*accounts.Account) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if part < 0 || part >= parts || len(page) > 100 {
+					t.Errorf("part %d of %d, page of %d", part, parts, len(page))
+				}
+				byPart[part] += len(page)
+				for _, a := range page {
+					seen[a.ID]++
+					if want := account(a.ID); !reflect.DeepEqual(a, want) {
+						t.Errorf("scanned %+v, want %+v", a, want)
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(seen) != len(batch) {
+				t.Fatalf("%d readers saw %d accounts, want %d", parts, len(seen), len(batch))
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Fatalf("%d readers saw %s %d times", parts, id, n)
+				}
+			}
+			if parts > 1 && len(byPart) < 2 {
+				t.Errorf("%d readers asked for, pages came from %v", parts, byPart)
+			}
+		}
+		stop := errors.New("stop")
+		if err := s.Scan(ctx, 2, 10, func(int, []*accounts.Account) error { return stop }); !errors.Is(err, stop) {
+			t.Fatalf("Scan returned %v, want the callback's error", err)
 		}
 	})
 }
