@@ -136,6 +136,27 @@ type Filter struct {
 	Limit  int
 }
 
+// ScanOptions says how to scan the accounts.
+type ScanOptions struct {
+	Parts int // readers at once
+	Page  int // accounts per page
+	// Columns are the parts of an account read beyond its ID, region, verified flag and
+	// creation time, which are always read; the others are left zero.
+	Columns Columns
+}
+
+// Columns are optional parts of an account, for a scan.
+type Columns uint8
+
+// The optional columns.
+const (
+	WithLocale Columns = 1 << iota
+	WithAttributes
+	WithLinked
+	WithUpdatedAt
+	AllColumns = WithLocale | WithAttributes | WithLinked | WithUpdatedAt
+)
+
 // Store keeps accounts. Put and PutMany must be called inside a write transaction
 // (see package txn).
 type Store interface {
@@ -147,11 +168,11 @@ type Store interface {
 	Put(ctx context.Context, a *Account) (created bool, err error)
 	// PutMany creates or replaces every account and returns how many it created.
 	PutMany(ctx context.Context, as []*Account) (created int, err error)
-	// Scan reads every account, a page of up to page accounts at a time, in no
-	// particular order, with up to parts readers at once: f is called from several
-	// goroutines, with the number (0 to parts-1) of the reader that read the page. It
-	// stops at f's first error and returns it.
-	Scan(ctx context.Context, parts, page int, f func(part int, page []*Account) error) error
+	// Scan reads every account, a page at a time, in no particular order, with up to
+	// o.Parts readers at once: f is called from several goroutines, with the number (0
+	// to o.Parts-1) of the reader that read the page. It stops at f's first error and
+	// returns it.
+	Scan(ctx context.Context, o ScanOptions, f func(part int, page []*Account) error) error
 	// Locales returns the locale of each of the accounts ids that exists, by ID.
 	Locales(ctx context.Context, ids []string) (map[string]string, error)
 }

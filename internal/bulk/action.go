@@ -117,6 +117,7 @@ type compiled struct {
 	criteria cel.Program
 	screens  []cel.Program
 	names    []string
+	columns  accounts.Columns // the optional account columns the expressions read
 }
 
 // compileAction validates a's expressions and returns them compiled, or an Invalid error
@@ -130,9 +131,11 @@ func compileAction(env *cel.Env, a *Action) (*compiled, error) {
 		}
 	}
 	var err error
-	if c.criteria, err = compile(env, "criteria", a.Criteria); err != nil {
+	var cols accounts.Columns
+	if c.criteria, cols, err = compile(env, "criteria", a.Criteria); err != nil {
 		add(err)
 	}
+	c.columns |= cols
 	if len(a.Screens) > MaxScreens {
 		fs.Add("screens", "at most %d screens", MaxScreens)
 	}
@@ -148,11 +151,12 @@ func compileAction(env *cel.Env, a *Action) (*compiled, error) {
 			continue
 		}
 		seen[s.Name] = true
-		prg, err := compile(env, field, s.Expr)
+		prg, cols, err := compile(env, field, s.Expr)
 		if err != nil {
 			add(err)
 			continue
 		}
+		c.columns |= cols
 		c.screens = append(c.screens, prg)
 		c.names = append(c.names, s.Name)
 	}

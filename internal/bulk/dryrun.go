@@ -105,7 +105,8 @@ func (s *Service) DryRun(ctx context.Context, id string) (*DryRun, error) {
 	for i := range parts {
 		parts[i], judges[i] = newDryRun(a), c.judge(now, &a.Sanction)
 	}
-	err = s.accounts.Scan(ctx, s.readers, s.page, func(part int, page []*accounts.Account) error {
+	o := accounts.ScanOptions{Parts: s.readers, Page: s.page, Columns: c.columns} // only what the expressions read
+	err = s.accounts.Scan(ctx, o, func(part int, page []*accounts.Account) error {
 		d, j := parts[part], judges[part]
 		for _, acc := range page {
 			d.tally(acc, j.verdict(acc, s.enforce.Active(acc.ID, now.UnixNano())), now)

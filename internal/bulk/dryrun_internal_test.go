@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/stewardhq/steward/internal/accounts"
 )
 
 // Samples are the smallest IDs of their group whatever order the readers meet them in,
@@ -38,5 +40,31 @@ func TestSamplesAreTheSmallestIDs(t *testing.T) {
 	}
 	if !slices.Equal(d.Samples.ToSanction, want) || !slices.Equal(d.Samples.Spared["s"], want) || d.ToSanction != len(ids) {
 		t.Fatalf("merged: %d to sanction, samples %v, spared %v", d.ToSanction, d.Samples.ToSanction, d.Samples.Spared["s"])
+	}
+}
+
+// A dry run reads only the account columns its expressions use.
+func TestColumnsRead(t *testing.T) {
+	env, err := newEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for expr, want := range map[string]accounts.Columns{
+		`account.region == "border" && account.verified`:                0,
+		`account.attributes.days_in_border >= 1.0`:                      accounts.WithAttributes,
+		`has(account.attributes.trip_purpose)`:                          accounts.WithAttributes,
+		`account.linked.exists(l, l.service == "game")`:                 accounts.WithLinked,
+		`account.locale == "en" || size(account.sanctions) > 0`:         accounts.WithLocale,
+		`[account].size() > 0`:                                          accounts.AllColumns,
+		`account.linked.exists(account, account.service == "game")`:     accounts.WithLinked,
+		`now - account.created_at > duration("1h") && account.id != ""`: 0,
+	} {
+		_, got, err := compile(env, "criteria", expr)
+		if err != nil {
+			t.Fatalf("%s: %v", expr, err)
+		}
+		if got != want {
+			t.Errorf("%s reads columns %b, want %b", expr, got, want)
+		}
 	}
 }

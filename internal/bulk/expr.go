@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"cel.dev/cel-go/cel"
+	celast "cel.dev/cel-go/common/ast"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/ext"
 
@@ -75,29 +76,59 @@ func newEnv() (*cel.Env, error) {
 // MaxExpr is the longest expression accepted, in bytes.
 const MaxExpr = 4096
 
-// compile type-checks expr as a boolean expression. A syntax or type error is an Invalid
-// error on field, naming the position (line:column) of the first problem.
-func compile(env *cel.Env, field, expr string) (cel.Program, error) {
+// compile type-checks expr as a boolean expression and returns it with the optional
+// account columns it reads. A syntax or type error is an Invalid error on field, naming
+// the position (line:column) of the first problem.
+func compile(env *cel.Env, field, expr string) (cel.Program, accounts.Columns, error) {
 	if strings.TrimSpace(expr) == "" {
-		return nil, errs.Field(field, "is required: a CEL expression over `account`")
+		return nil, 0, errs.Field(field, "is required: a CEL expression over `account`")
 	}
 	if len(expr) > MaxExpr {
-		return nil, errs.Field(field, "at most %d bytes", MaxExpr)
+		return nil, 0, errs.Field(field, "at most %d bytes", MaxExpr)
 	}
 	ast, iss := env.Compile(expr)
 	if iss != nil && iss.Err() != nil {
 		e := iss.Errors()[0]
 		loc := e.Location
-		return nil, errs.Field(field, "CEL error at line %d, column %d: %s", loc.Line(), loc.Column()+1, e.Message)
+		return nil, 0, errs.Field(field, "CEL error at line %d, column %d: %s", loc.Line(), loc.Column()+1, e.Message)
 	}
 	if !ast.OutputType().IsExactType(cel.BoolType) && ast.OutputType() != cel.DynType {
-		return nil, errs.Field(field, "must be a boolean expression, not %s", ast.OutputType())
+		return nil, 0, errs.Field(field, "must be a boolean expression, not %s", ast.OutputType())
 	}
 	prg, err := env.Program(ast, cel.EvalOptions(cel.OptOptimize))
 	if err != nil {
-		return nil, errs.Field(field, "CEL: %v", err)
+		return nil, 0, errs.Field(field, "CEL: %v", err)
 	}
-	return prg, nil
+	return prg, columnsRead(ast), nil
+}
+
+// subjectColumns are the optional account columns behind the Subject's fields.
+var subjectColumns = map[string]accounts.Columns{
+	"locale": accounts.WithLocale, "attributes": accounts.WithAttributes, "linked": accounts.WithLinked,
+}
+
+// columnsRead returns the optional account columns an expression reads: those of the
+// fields it selects on `account`, or all of them when it uses `account` any other way.
+func columnsRead(a *cel.Ast) accounts.Columns {
+	var cols accounts.Columns
+	uses, selects := 0, 0
+	celast.PostOrderVisit(a.NativeRep().Expr(), celast.NewExprVisitor(func(e celast.Expr) {
+		switch e.Kind() {
+		case celast.IdentKind:
+			if e.AsIdent() == "account" {
+				uses++
+			}
+		case celast.SelectKind:
+			if op := e.AsSelect().Operand(); op.Kind() == celast.IdentKind && op.AsIdent() == "account" {
+				selects++
+				cols |= subjectColumns[e.AsSelect().FieldName()]
+			}
+		}
+	}))
+	if uses != selects {
+		return accounts.AllColumns
+	}
+	return cols
 }
 
 // eval runs prg over sub. An evaluation error (a missing attribute, a wrong type at run

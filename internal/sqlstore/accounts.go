@@ -42,16 +42,17 @@ func (s *Accounts) List(ctx context.Context, f accounts.Filter) ([]*accounts.Acc
 	return collect(ctx, s.db, scanAccount, q+" ORDER BY id LIMIT ?", append(args, f.Limit)...)
 }
 
-func (s *Accounts) Scan(ctx context.Context, parts, page int, f func(part int, page []*accounts.Account) error) error {
-	ranges, err := s.scanRanges(ctx, max(parts, 1))
+func (s *Accounts) Scan(ctx context.Context, o accounts.ScanOptions, f func(part int, page []*accounts.Account) error) error {
+	ranges, err := s.scanRanges(ctx, max(o.Parts, 1))
 	if err != nil {
 		return err
 	}
+	page := max(o.Page, 1)
 	g, ctx := errgroup.WithContext(ctx)
 	for part, r := range ranges {
 		g.Go(func() error {
 			for {
-				list, last, err := s.scanPage(ctx, r, page)
+				list, last, err := s.scanPage(ctx, r, o.Columns, page)
 				if err != nil {
 					return err
 				}
@@ -122,70 +123,109 @@ func (s *Accounts) scanRanges(ctx context.Context, n int) ([]scanRange, error) {
 	return append(out, scanRange{after, ""}), nil
 }
 
-// scanPage reads up to limit accounts of r from its start, and returns the position of
-// the last one.
-func (s *Accounts) scanPage(ctx context.Context, r scanRange, limit int) ([]*accounts.Account, any, error) {
+// scanPage reads up to limit accounts of r from its start, with the optional columns
+// cols, and returns the position of the last one.
+func (s *Accounts) scanPage(ctx context.Context, r scanRange, cols accounts.Columns, limit int) ([]*accounts.Account, any, error) {
+	var row accountRow
+	var rowid int64
+	q, dest := "SELECT ", []any{}
 	if s.db.d.name == "sqlite" {
-		rows, err := s.db.query(ctx, "SELECT rowid, "+accountCols+" FROM accounts WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?", r.after, r.last, limit)
+		q, dest = q+"rowid, ", append(dest, &rowid)
+	}
+	names, more := row.columns(cols)
+	q += names + " FROM accounts"
+	var args []any
+	if s.db.d.name == "sqlite" {
+		q, args = q+" WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?", []any{r.after, r.last, limit}
+	} else {
+		q, args = q+" WHERE id > ?", []any{r.after}
+		if r.last != "" {
+			q, args = q+" AND id <= ?", append(args, r.last)
+		}
+		q, args = q+" ORDER BY id LIMIT ?", append(args, limit)
+	}
+	dest = append(dest, more...)
+	rows, err := s.db.query(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	list := make([]*accounts.Account, 0, limit)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, nil, err
+		}
+		a, err := row.account(cols)
 		if err != nil {
 			return nil, nil, err
 		}
-		defer rows.Close()
-		var row accountRow
-		var rowid int64
-		dest := append([]any{&rowid}, row.dest()...)
-		list := make([]*accounts.Account, 0, limit)
-		for rows.Next() {
-			if err := rows.Scan(dest...); err != nil {
-				return nil, nil, err
-			}
-			a, err := row.account()
-			if err != nil {
-				return nil, nil, err
-			}
-			list = append(list, a)
-		}
-		return list, rowid, rows.Err()
+		list = append(list, a)
 	}
-	q, args := "SELECT "+accountCols+" FROM accounts WHERE id > ?", []any{r.after}
-	if r.last != "" {
-		q, args = q+" AND id <= ?", append(args, r.last)
-	}
-	list, err := collect(ctx, s.db, scanAccount, q+" ORDER BY id LIMIT ?", append(args, limit)...)
-	if err != nil || len(list) == 0 {
+	if err := rows.Err(); err != nil || len(list) == 0 {
 		return list, nil, err
+	}
+	if s.db.d.name == "sqlite" {
+		return list, rowid, nil
 	}
 	return list, list[len(list)-1].ID, nil
 }
 
 func scanAccount(scan func(...any) error) (*accounts.Account, error) {
 	var r accountRow
-	if err := scan(r.dest()...); err != nil {
+	_, dest := r.columns(accounts.AllColumns)
+	if err := scan(dest...); err != nil {
 		return nil, err
 	}
-	return r.account()
+	return r.account(accounts.AllColumns)
 }
 
-// accountRow is an accounts row as scanned (accountCols), to be reused from row to row.
+// accountRow is an accounts row as scanned, to be reused from row to row.
 type accountRow struct {
 	id, region, locale, attrs, linked string
 	verified                          bool
 	created, updated                  int64
 }
 
-func (r *accountRow) dest() []any {
-	return []any{&r.id, &r.region, &r.verified, &r.created, &r.locale, &r.attrs, &r.linked, &r.updated}
+// columns returns the column list that reads an account with the optional columns
+// cols, and where to scan them.
+func (r *accountRow) columns(cols accounts.Columns) (string, []any) {
+	names, dest := "id, region, verified, created_at", []any{&r.id, &r.region, &r.verified, &r.created}
+	for _, c := range []struct {
+		col  accounts.Columns
+		name string
+		to   any
+	}{
+		{accounts.WithLocale, "locale", &r.locale},
+		{accounts.WithAttributes, "attributes", &r.attrs},
+		{accounts.WithLinked, "linked", &r.linked},
+		{accounts.WithUpdatedAt, "updated_at", &r.updated},
+	} {
+		if cols&c.col != 0 {
+			names, dest = names+", "+c.name, append(dest, c.to)
+		}
+	}
+	return names, dest
 }
 
-func (r *accountRow) account() (*accounts.Account, error) {
-	a := &accounts.Account{ID: r.id, Region: r.region, Verified: r.verified, Locale: r.locale,
-		CreatedAt: fromNanos(r.created), UpdatedAt: fromNanos(r.updated)}
-	var err error
-	if a.Attributes, err = decodeAttributes(r.attrs); err != nil {
-		return nil, fmt.Errorf("account %s: attributes: %w", a.ID, err)
+// account returns the account r holds, read with the optional columns cols.
+func (r *accountRow) account(cols accounts.Columns) (*accounts.Account, error) {
+	a := &accounts.Account{ID: r.id, Region: r.region, Verified: r.verified, CreatedAt: fromNanos(r.created)}
+	if cols&accounts.WithLocale != 0 {
+		a.Locale = r.locale
 	}
-	if a.Linked, err = decodeLinked(r.linked); err != nil {
-		return nil, fmt.Errorf("account %s: linked: %w", a.ID, err)
+	if cols&accounts.WithUpdatedAt != 0 {
+		a.UpdatedAt = fromNanos(r.updated)
+	}
+	var err error
+	if cols&accounts.WithAttributes != 0 {
+		if a.Attributes, err = decodeAttributes(r.attrs); err != nil {
+			return nil, fmt.Errorf("account %s: attributes: %w", a.ID, err)
+		}
+	}
+	if cols&accounts.WithLinked != 0 {
+		if a.Linked, err = decodeLinked(r.linked); err != nil {
+			return nil, fmt.Errorf("account %s: linked: %w", a.ID, err)
+		}
 	}
 	return a, nil
 }

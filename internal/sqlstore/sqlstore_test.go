@@ -172,7 +172,7 @@ func TestAccountsScan(t *testing.T) {
 			var mu sync.Mutex
 			seen := map[string]int{}
 			byPart := map[int]int{}
-			err := s.Scan(ctx, parts, 100, func(part int, page []*accounts.Account) error {
+			err := s.Scan(ctx, accounts.ScanOptions{Parts: parts, Page: 100, Columns: accounts.AllColumns}, func(part int, page []*accounts.Account) error {
 				mu.Lock()
 				defer mu.Unlock()
 				if part < 0 || part >= parts || len(page) > 100 {
@@ -203,7 +203,21 @@ func TestAccountsScan(t *testing.T) {
 			}
 		}
 		stop := errors.New("stop")
-		if err := s.Scan(ctx, 2, 10, func(int, []*accounts.Account) error { return stop }); !errors.Is(err, stop) {
+		// Only the columns asked for.
+		err := s.Scan(ctx, accounts.ScanOptions{Parts: 2, Page: 500, Columns: accounts.WithAttributes}, func(_ int, page []*accounts.Account) error {
+			for _, a := range page {
+				want := account(a.ID)
+				want.Locale, want.Linked, want.UpdatedAt = "", nil, time.Time{}
+				if !reflect.DeepEqual(a, want) {
+					return fmt.Errorf("scanned %+v, want %+v", a, want)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Scan(ctx, accounts.ScanOptions{Parts: 2, Page: 10}, func(int, []*accounts.Account) error { return stop }); !errors.Is(err, stop) {
 			t.Fatalf("Scan returned %v, want the callback's error", err)
 		}
 	})
