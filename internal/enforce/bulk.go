@@ -43,6 +43,8 @@ type ManyStore interface {
 	// InsertMany stores new sanctions, the i-th written at first+i. Returns
 	// errs.Conflict when a sanction ID exists already.
 	InsertMany(ctx context.Context, sns []*Sanction, first int64) error
+	// GetMany returns the sanctions of those IDs that exist, by ID.
+	GetMany(ctx context.Context, ids []string) (map[string]*Sanction, error)
 }
 
 // Batch is new sanctions checked, audited and announced ahead of their write
@@ -170,15 +172,12 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 		var changes []audit.Change
 		var told []Change
 		now := s.now().UTC()
-		for _, id := range ids {
-			seq, err := s.store.NextSeq(ctx)
-			if err != nil {
-				return err
-			}
-			sn, err := s.store.Get(ctx, id)
-			if err != nil {
-				return err
-			}
+		seqs, sns, err := s.getMany(ctx, ids)
+		if err != nil {
+			return err
+		}
+		for i, sn := range sns {
+			seq := seqs[i]
 			if sn.Lifted != nil && sn.Lifted.Wrongful {
 				continue
 			}
@@ -225,6 +224,45 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 		return nil
 	})
 	return n, err
+}
+
+// getMany takes a change sequence number for each of ids, then reads their sanctions.
+// Returns errs.NotFound for an unknown ID.
+func (s *Service) getMany(ctx context.Context, ids []string) ([]int64, []*Sanction, error) {
+	seqs, sns := make([]int64, len(ids)), make([]*Sanction, len(ids))
+	ms, ok := s.store.(ManyStore)
+	if !ok {
+		for i, id := range ids {
+			var err error
+			if seqs[i], err = s.store.NextSeq(ctx); err != nil {
+				return nil, nil, err
+			}
+			if sns[i], err = s.store.Get(ctx, id); err != nil {
+				return nil, nil, err
+			}
+		}
+		return seqs, sns, nil
+	}
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	// The numbers first: taking them holds the sequence, so nobody changes the
+	// sanctions between reading and writing them.
+	first, err := ms.NextSeqs(ctx, len(ids))
+	if err != nil {
+		return nil, nil, err
+	}
+	got, err := ms.GetMany(ctx, ids)
+	if err != nil {
+		return nil, nil, err
+	}
+	for i, id := range ids {
+		seqs[i] = first + int64(i)
+		if sns[i] = got[id]; sns[i] == nil {
+			return nil, nil, errs.E(errs.NotFound, "sanction %s not found", id)
+		}
+	}
+	return seqs, sns, nil
 }
 
 // policyCached returns the policy id (nil for none), reading each once per call.

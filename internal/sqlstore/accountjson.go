@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 
@@ -99,14 +100,14 @@ func fastAttributes(s string) (map[string]any, bool) {
 				end = len(rest)
 			}
 			num := rest[:end]
-			if strings.Trim(num, "0123456789+-.eE") != "" { // ParseFloat also takes "Inf", "0x1p3"
+			if !jsonNumberChars(num) { // ParseFloat also takes "Inf", "0x1p3"
 				return nil, false
 			}
 			f, err := strconv.ParseFloat(num, 64)
 			if err != nil {
 				return nil, false
 			}
-			v, rest = f, rest[end:]
+			v, rest = boxFloat(f), rest[end:]
 		}
 		m[key] = v
 		if body, ok = nextElem(rest); !ok {
@@ -114,6 +115,34 @@ func fastAttributes(s string) (map[string]any, bool) {
 		}
 	}
 	return m, true
+}
+
+// jsonNumberChars reports whether s holds only characters of JSON numbers.
+func jsonNumberChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// smallFloats are the whole numbers 0 to 255 as interface values: counts are common
+// attributes, and boxing each would allocate.
+var smallFloats = func() (out [256]any) {
+	for i := range out {
+		out[i] = float64(i)
+	}
+	return out
+}()
+
+func boxFloat(f float64) any {
+	if f >= 0 && f < 256 && f == float64(int(f)) && !(f == 0 && math.Signbit(f)) {
+		return smallFloats[int(f)]
+	}
+	return f
 }
 
 func fastLinked(s string) ([]accounts.Link, bool) {

@@ -14,7 +14,7 @@ import (
 // and take the fast path for the values Steward stores.
 func TestAccountJSONDecodersAgreeWithEncodingJSON(t *testing.T) {
 	strs := []string{"", "plain", "with space", "漢字", "comma,brace}", `quote"`, `back\slash`, "<tag>&", "tab\t", "\u2028", "x:y", "true", "12"}
-	nums := []float64{0, -1, 0.38, 1e21, 1e-7, -123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64}
+	nums := []float64{0, -1, 3, 255, 256, 0.38, 1e21, 1e-7, -123456789.125, math.MaxFloat64, math.SmallestNonzeroFloat64}
 	r := rand.New(rand.NewPCG(1, 2))
 	fast := 0
 	for i := range 2000 {

@@ -151,12 +151,13 @@ func (s *Accounts) scanPage(ctx context.Context, r scanRange, cols accounts.Colu
 	}
 	defer rows.Close()
 	list := make([]*accounts.Account, 0, limit)
+	slab := make([]accounts.Account, limit) // one allocation for the page's accounts
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, err
 		}
-		a, err := row.account(cols)
-		if err != nil {
+		a := &slab[len(list)]
+		if err := row.fill(a, cols); err != nil {
 			return nil, nil, err
 		}
 		list = append(list, a)
@@ -209,7 +210,13 @@ func (r *accountRow) columns(cols accounts.Columns) (string, []any) {
 
 // account returns the account r holds, read with the optional columns cols.
 func (r *accountRow) account(cols accounts.Columns) (*accounts.Account, error) {
-	a := &accounts.Account{ID: r.id, Region: r.region, Verified: r.verified, CreatedAt: fromNanos(r.created)}
+	var a accounts.Account
+	return &a, r.fill(&a, cols)
+}
+
+// fill sets a to the account r holds, read with the optional columns cols.
+func (r *accountRow) fill(a *accounts.Account, cols accounts.Columns) error {
+	*a = accounts.Account{ID: r.id, Region: r.region, Verified: r.verified, CreatedAt: fromNanos(r.created)}
 	if cols&accounts.WithLocale != 0 {
 		a.Locale = r.locale
 	}
@@ -219,15 +226,15 @@ func (r *accountRow) account(cols accounts.Columns) (*accounts.Account, error) {
 	var err error
 	if cols&accounts.WithAttributes != 0 {
 		if a.Attributes, err = decodeAttributes(r.attrs); err != nil {
-			return nil, fmt.Errorf("account %s: attributes: %w", a.ID, err)
+			return fmt.Errorf("account %s: attributes: %w", a.ID, err)
 		}
 	}
 	if cols&accounts.WithLinked != 0 {
 		if a.Linked, err = decodeLinked(r.linked); err != nil {
-			return nil, fmt.Errorf("account %s: linked: %w", a.ID, err)
+			return fmt.Errorf("account %s: linked: %w", a.ID, err)
 		}
 	}
-	return a, nil
+	return nil
 }
 
 // localeChunk is how many IDs one statement of Locales asks for.

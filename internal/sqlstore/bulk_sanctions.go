@@ -53,3 +53,37 @@ func (s *Sanctions) InsertMany(ctx context.Context, sns []*enforce.Sanction, fir
 	}
 	return nil
 }
+
+func (s *Sanctions) GetMany(ctx context.Context, ids []string) (map[string]*enforce.Sanction, error) {
+	out := make(map[string]*enforce.Sanction, len(ids))
+	args := make([]any, 0, sanctionChunk)
+	for start := 0; start < len(ids); start += sanctionChunk {
+		args = args[:0]
+		for _, id := range ids[start:min(start+sanctionChunk, len(ids))] {
+			args = append(args, id)
+		}
+		rows, err := s.db.query(ctx, "SELECT body FROM sanctions WHERE id IN ("+params(len(args))+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var body string
+			if err = rows.Scan(&body); err != nil {
+				break
+			}
+			var sn *enforce.Sanction
+			if sn, err = decodeSanction(body); err != nil {
+				break
+			}
+			out[sn.ID] = sn
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
