@@ -9,7 +9,9 @@ import (
 
 // BulkProgress is how far a bulk action's execution or revert has come.
 type BulkProgress struct {
-	Total       int  `json:"total"`
+	Accounts    int  `json:"accounts"` // accounts to scan for targets, counted at execute
+	Scanned     int  `json:"scanned"`  // of those, scanned so far
+	Total       int  `json:"total"`    // targets fixed (so far, while preparing)
 	Done        int  `json:"done"`
 	Reverted    int  `json:"reverted"`
 	CanaryCount int  `json:"canary_count"`
@@ -30,7 +32,7 @@ type BulkAction struct {
 	CanaryPercent float64         `json:"canary_percent"`
 	Progress      BulkProgress    `json:"progress"`
 	RevertReason  string          `json:"revert_reason,omitempty"`
-	Rate          float64         `json:"rate"`        // targets per second in the current phase
+	Rate          float64         `json:"rate"`        // targets (accounts while preparing) per second in the current phase
 	ETASeconds    float64         `json:"eta_seconds"` // estimated seconds left
 	CreatedAt     time.Time       `json:"created_at"`
 	UpdatedAt     time.Time       `json:"updated_at"`

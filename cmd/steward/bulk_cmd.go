@@ -142,7 +142,10 @@ func (e *env) follow(ctx context.Context, c *client.Client, a *client.BulkAction
 	lastLine := time.Time{}
 	for {
 		done, total := a.Progress.Done, a.Progress.Total
-		if a.State == "reverting" || a.State == "reverted" {
+		switch a.State {
+		case "preparing": // scanning the accounts for targets
+			done, total = a.Progress.Scanned, a.Progress.Accounts
+		case "reverting", "reverted":
 			done, total = a.Progress.Reverted, a.Progress.Done
 		}
 		if bar != nil {

@@ -173,6 +173,8 @@ type Store interface {
 	// to o.Parts-1) of the reader that read the page. It stops at f's first error and
 	// returns it.
 	Scan(ctx context.Context, o ScanOptions, f func(part int, page []*Account) error) error
+	// Count returns how many accounts there are.
+	Count(ctx context.Context) (int, error)
 	// Locales returns the locale of each of the accounts ids that exists, by ID.
 	Locales(ctx context.Context, ids []string) (map[string]string, error)
 }

@@ -50,14 +50,16 @@ type Template struct {
 
 // Progress is how far an execution or a revert has come.
 type Progress struct {
-	Total       int       `json:"total"`        // targets fixed
+	Accounts    int       `json:"accounts"`     // accounts to scan for targets, counted at execute
+	Scanned     int       `json:"scanned"`      // of those, scanned so far
+	Total       int       `json:"total"`        // targets fixed (so far, while preparing)
 	Done        int       `json:"done"`         // targets sanctioned
 	Reverted    int       `json:"reverted"`     // of those, lifted by a revert
 	ScanCursor  string    `json:"scan_cursor"`  // preparing: the last account ID scanned
 	CanaryCount int       `json:"canary_count"` // targets in the canary share
 	CanaryDone  bool      `json:"canary_done"`
 	PhaseStart  time.Time `json:"phase_start,omitzero"` // when the current run of batches started
-	PhaseFrom   int       `json:"phase_from"`           // Done (or Reverted) then, for the rate
+	PhaseFrom   int       `json:"phase_from"`           // Scanned, Done or Reverted then, for the rate
 }
 
 // Action is one bulk action.

@@ -447,6 +447,39 @@ func TestPauseDiscardsTheBatchPreparedAhead(t *testing.T) {
 	}
 }
 
+// While it fixes its targets an action shows how many accounts it has scanned of how
+// many; a runner that takes over an action left running starts its rate's clock again.
+func TestProgressWhilePreparingAndAfterRestart(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	clock := time.Now()
+	p := newProcess(t, db, bulk.Config{Page: 100, Batch: 5, Now: func() time.Time { return clock }})
+	seed(t, db, p, 500)
+	a, err := p.bulk.Create(compliance, sweep())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := 0.0
+	if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	step(t, p, a.ID, 2)
+	clock = clock.Add(2 * time.Second)
+	st := p.bulk.StatusOf(state(t, p, a.ID))
+	if st.State != bulk.Preparing || st.Progress.Accounts != 500 || st.Progress.Scanned != 200 || st.Rate != 100 || st.ETASeconds != 3 {
+		t.Fatalf("preparing: %s, %+v, rate %v, eta %v; want 200 of 500 scanned at 100/s, 3 s left", st.State, st.Progress, st.Rate, st.ETASeconds)
+	}
+	step(t, p, a.ID, 6) // the rest of the scan (four pages, the last empty), then two batches
+	if got := state(t, p, a.ID); got.State != bulk.Running || got.Progress.Done != 10 {
+		t.Fatalf("%s with %d done, want running with 10", got.State, got.Progress.Done)
+	}
+	clock = clock.Add(time.Hour) // the process stops for an hour; another takes over
+	restarted := clock
+	runUntil(t, p, a.ID, bulk.Done)
+	if got := state(t, p, a.ID).Progress; !got.PhaseStart.Equal(restarted) || got.PhaseFrom != 10 {
+		t.Fatalf("phase from %d at %s, want from 10 at the restart (%s)", got.PhaseFrom, got.PhaseStart, restarted)
+	}
+}
+
 func TestCreateNamesFieldsAtFault(t *testing.T) {
 	db := storetest.Open(t, "sqlite")
 	p := newProcess(t, db, bulk.Config{})

@@ -81,6 +81,7 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 	}
 	p := &a.Progress
 	p.Total += len(ts)
+	p.Scanned += len(page)
 	if len(page) > 0 {
 		p.ScanCursor = page[len(page)-1].ID
 	}
@@ -229,12 +230,15 @@ func (s *Service) Run(ctx context.Context, log *slog.Logger, poll time.Duration)
 	}
 	t := time.NewTicker(poll)
 	defer t.Stop()
-	for {
+	for first := true; ; first = false {
 		ids, err := s.store.Active(ctx, Preparing, Running, Reverting)
 		if err != nil && ctx.Err() == nil {
 			log.Error("bulk: list active actions", "err", err)
 		}
 		for _, id := range ids {
+			if first { // left running by a process that stopped: its rate starts again
+				s.restartPhase(ctx, log, id)
+			}
 			s.drive(ctx, log, id)
 		}
 		select {
@@ -243,6 +247,19 @@ func (s *Service) Run(ctx context.Context, log *slog.Logger, poll time.Duration)
 		case <-s.wake:
 		case <-t.C:
 		}
+	}
+}
+
+// restartPhase starts the current phase of an action again, so its rate and estimate
+// leave out the time nobody worked on it.
+func (s *Service) restartPhase(ctx context.Context, log *slog.Logger, id string) {
+	a, err := s.store.Get(ctx, id)
+	if err == nil {
+		a.startPhase(s.now().UTC())
+		err = s.commit(ctx, a, func(context.Context) error { return nil })
+	}
+	if err != nil && errs.CodeOf(err) != errs.Conflict && ctx.Err() == nil {
+		log.Error("bulk: restart the phase's clock", "action", id, "err", err)
 	}
 }
 

@@ -185,7 +185,7 @@ func (s *Service) Get(ctx context.Context, id string) (*Action, error) {
 // Status is an action with its rate and the time its current phase still needs.
 type Status struct {
 	*Action
-	Rate       float64 `json:"rate"`        // targets per second in the current phase
+	Rate       float64 `json:"rate"`        // targets (accounts while preparing) per second in the current phase
 	ETASeconds float64 `json:"eta_seconds"` // estimated seconds left; 0 when not running
 }
 
@@ -199,6 +199,8 @@ func (s *Service) StatusOf(a *Action) Status {
 	el := s.now().Sub(p.PhaseStart).Seconds()
 	var done, left int
 	switch a.State {
+	case Preparing:
+		done, left = p.Scanned-p.PhaseFrom, max(p.Accounts-p.Scanned, 0)
 	case Running:
 		done, left = p.Done-p.PhaseFrom, p.Total-p.Done
 	case Reverting:
@@ -275,6 +277,13 @@ func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Ac
 	if math.IsNaN(pct) || pct < 0 || pct > 100 {
 		return nil, errs.Field("canary_percent", "must be from 0 to 100")
 	}
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	n, err := s.accounts.Count(ctx) // for the progress of fixing the targets
+	if err != nil {
+		return nil, err
+	}
 	return s.transition(ctx, id, "execute", struct {
 		Action        string  `json:"action"`
 		CanaryPercent float64 `json:"canary_percent"`
@@ -286,6 +295,8 @@ func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Ac
 			return err
 		}
 		a.State, a.CanaryPercent = Preparing, pct
+		a.Progress.Accounts = n
+		a.startPhase(now)
 		return nil
 	})
 }
@@ -325,10 +336,15 @@ func (s *Service) Resume(ctx context.Context, id string) (*Action, error) {
 }
 
 func (a *Action) startPhase(now time.Time) {
-	a.Progress.PhaseStart = now
-	a.Progress.PhaseFrom = a.Progress.Done
-	if a.State == Reverting {
-		a.Progress.PhaseFrom = a.Progress.Reverted
+	p := &a.Progress
+	p.PhaseStart = now
+	switch a.State {
+	case Preparing:
+		p.PhaseFrom = p.Scanned
+	case Reverting:
+		p.PhaseFrom = p.Reverted
+	default:
+		p.PhaseFrom = p.Done
 	}
 }
 

@@ -237,6 +237,8 @@ func (r *accountRow) fill(a *accounts.Account, cols accounts.Columns) error {
 	return nil
 }
 
+func (s *Accounts) Count(ctx context.Context) (int, error) { return s.db.Count(ctx, "accounts") }
+
 // localeChunk is how many IDs one statement of Locales asks for.
 const localeChunk = 500
 
