@@ -143,6 +143,10 @@ type ScanOptions struct {
 	// Columns are the parts of an account read beyond its ID, region, verified flag and
 	// creation time, which are always read; the others are left zero.
 	Columns Columns
+	// Reuse lets each reader reuse a page's memory (the accounts and their attribute
+	// maps) for its next page: f must not keep a page, or anything in it, once it
+	// returns.
+	Reuse bool
 }
 
 // Columns are optional parts of an account, for a scan.

@@ -17,11 +17,19 @@ import (
 
 // decodeAttributes decodes an attributes column: a flat object of strings, numbers and
 // booleans.
-func decodeAttributes(s string) (map[string]any, error) {
-	if m, ok := fastAttributes(s); ok {
+func decodeAttributes(s string) (map[string]any, error) { return decodeAttributesInto(s, nil) }
+
+// decodeAttributesInto is decodeAttributes reusing the map m, when not nil.
+func decodeAttributesInto(s string, m map[string]any) (map[string]any, error) {
+	if m != nil {
+		clear(m)
+	} else {
+		m = map[string]any{}
+	}
+	if fastAttributes(s, m) {
 		return m, nil
 	}
-	var m map[string]any
+	clear(m)
 	err := json.Unmarshal([]byte(s), &m)
 	return m, err
 }
@@ -70,16 +78,16 @@ func nextElem(rest string) (string, bool) {
 	return "", false
 }
 
-func fastAttributes(s string) (map[string]any, bool) {
+// fastAttributes decodes s into m, and reports whether it could.
+func fastAttributes(s string, m map[string]any) bool {
 	if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' {
-		return nil, false
+		return false
 	}
-	m := map[string]any{}
 	body := s[1 : len(s)-1]
 	for body != "" {
 		key, rest, ok := plainString(body)
 		if !ok || len(rest) == 0 || rest[0] != ':' {
-			return nil, false
+			return false
 		}
 		rest = rest[1:]
 		var v any
@@ -87,7 +95,7 @@ func fastAttributes(s string) (map[string]any, bool) {
 		case strings.HasPrefix(rest, `"`):
 			var str string
 			if str, rest, ok = plainString(rest); !ok {
-				return nil, false
+				return false
 			}
 			v = str
 		case strings.HasPrefix(rest, "true"):
@@ -101,20 +109,20 @@ func fastAttributes(s string) (map[string]any, bool) {
 			}
 			num := rest[:end]
 			if !jsonNumberChars(num) { // ParseFloat also takes "Inf", "0x1p3"
-				return nil, false
+				return false
 			}
 			f, err := strconv.ParseFloat(num, 64)
 			if err != nil {
-				return nil, false
+				return false
 			}
 			v, rest = boxFloat(f), rest[end:]
 		}
 		m[key] = v
 		if body, ok = nextElem(rest); !ok {
-			return nil, false
+			return false
 		}
 	}
-	return m, true
+	return true
 }
 
 // jsonNumberChars reports whether s holds only characters of JSON numbers.

@@ -51,8 +51,12 @@ func (s *Accounts) Scan(ctx context.Context, o accounts.ScanOptions, f func(part
 	g, ctx := errgroup.WithContext(ctx)
 	for part, r := range ranges {
 		g.Go(func() error {
+			var buf *[]accounts.Account // the last page's accounts, when o.Reuse
+			if o.Reuse {
+				buf = new([]accounts.Account)
+			}
 			for {
-				list, last, err := s.scanPage(ctx, r, o.Columns, page)
+				list, last, err := s.scanPage(ctx, r, o.Columns, page, buf)
 				if err != nil {
 					return err
 				}
@@ -124,8 +128,9 @@ func (s *Accounts) scanRanges(ctx context.Context, n int) ([]scanRange, error) {
 }
 
 // scanPage reads up to limit accounts of r from its start, with the optional columns
-// cols, and returns the position of the last one.
-func (s *Accounts) scanPage(ctx context.Context, r scanRange, cols accounts.Columns, limit int) ([]*accounts.Account, any, error) {
+// cols, and returns the position of the last one. With reuse, it reads them into the
+// accounts *reuse holds, if any, and leaves them there for the next call.
+func (s *Accounts) scanPage(ctx context.Context, r scanRange, cols accounts.Columns, limit int, reuse *[]accounts.Account) ([]*accounts.Account, any, error) {
 	var row accountRow
 	var rowid int64
 	q, dest := "SELECT ", []any{}
@@ -151,7 +156,15 @@ func (s *Accounts) scanPage(ctx context.Context, r scanRange, cols accounts.Colu
 	}
 	defer rows.Close()
 	list := make([]*accounts.Account, 0, limit)
-	slab := make([]accounts.Account, limit) // one allocation for the page's accounts
+	var slab []accounts.Account // one allocation for the page's accounts
+	if reuse != nil && len(*reuse) == limit {
+		slab = *reuse
+	} else {
+		slab = make([]accounts.Account, limit)
+	}
+	if reuse != nil {
+		*reuse = slab
+	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, nil, err
@@ -214,8 +227,10 @@ func (r *accountRow) account(cols accounts.Columns) (*accounts.Account, error) {
 	return &a, r.fill(&a, cols)
 }
 
-// fill sets a to the account r holds, read with the optional columns cols.
+// fill sets a to the account r holds, read with the optional columns cols, decoding
+// the attributes into a's map if it has one.
 func (r *accountRow) fill(a *accounts.Account, cols accounts.Columns) error {
+	attrs := a.Attributes
 	*a = accounts.Account{ID: r.id, Region: r.region, Verified: r.verified, CreatedAt: fromNanos(r.created)}
 	if cols&accounts.WithLocale != 0 {
 		a.Locale = r.locale
@@ -225,7 +240,7 @@ func (r *accountRow) fill(a *accounts.Account, cols accounts.Columns) error {
 	}
 	var err error
 	if cols&accounts.WithAttributes != 0 {
-		if a.Attributes, err = decodeAttributes(r.attrs); err != nil {
+		if a.Attributes, err = decodeAttributesInto(r.attrs, attrs); err != nil {
 			return fmt.Errorf("account %s: attributes: %w", a.ID, err)
 		}
 	}
