@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -61,7 +62,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: countRequests(h, &a.requests), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
 	fmt.Fprintf(e.stdout, "steward listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
@@ -82,4 +83,13 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// countRequests keeps n at the number of requests h is serving.
+func countRequests(h http.Handler, n *atomic.Int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		defer n.Add(-1)
+		h.ServeHTTP(w, r)
+	})
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -477,6 +478,48 @@ func TestProgressWhilePreparingAndAfterRestart(t *testing.T) {
 	runUntil(t, p, a.ID, bulk.Done)
 	if got := state(t, p, a.ID).Progress; !got.PhaseStart.Equal(restarted) || got.PhaseFrom != 10 {
 		t.Fatalf("phase from %d at %s, want from 10 at the restart (%s)", got.PhaseFrom, got.PhaseStart, restarted)
+	}
+}
+
+// The runner rests (per Duty) only while others are busy, and otherwise works flat out.
+func TestRunnerRestsOnlyWhenBusy(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	var busy atomic.Bool
+	// A step of a few milliseconds would be followed by seconds of rest when busy.
+	p := newProcess(t, db, bulk.Config{Batch: 5, Duty: 0.001, Busy: busy.Load})
+	ex := seed(t, db, p, 500)
+	if len(ex.targets) < 10 {
+		t.Fatalf("only %d targets", len(ex.targets))
+	}
+	zero := 0.0
+	run := func() *bulk.Action {
+		t.Helper()
+		a, err := p.bulk.Create(compliance, sweep())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	idle := run()
+	runUntil(t, p, idle.ID, bulk.Done) // within its 30 s only if the runner never rests
+	if _, err := p.bulk.Revert(compliance, idle.ID, bulk.RevertRequest{Reason: "again"}); err != nil {
+		t.Fatal(err)
+	}
+	runUntil(t, p, idle.ID, bulk.Reverted)
+
+	busy.Store(true)
+	a := run()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { p.bulk.Run(ctx, nil, time.Hour) })
+	time.Sleep(500 * time.Millisecond)
+	cancel()
+	wg.Wait()
+	if got := state(t, p, a.ID); got.State == bulk.Done || got.Progress.Done > 5 {
+		t.Fatalf("while busy the runner got to %s with %d done in half a second; it should rest after each step", got.State, got.Progress.Done)
 	}
 }
 

@@ -268,7 +268,11 @@ func (s *Service) drive(ctx context.Context, log *slog.Logger, id string) {
 	for ctx.Err() == nil {
 		start := time.Now()
 		more, err := s.Step(ctx, id)
-		if rest := time.Duration(float64(time.Since(start)) * (1 - s.duty) / s.duty); rest > 0 && more {
+		rest := time.Duration(float64(time.Since(start)) * (1 - s.duty) / s.duty)
+		if s.busy != nil && !s.busy() {
+			rest = 0
+		}
+		if rest > 0 && more {
 			select {
 			case <-ctx.Done():
 			case <-time.After(rest):

@@ -31,6 +31,9 @@ type Config struct {
 	// that took d it rests d×(1−Duty)/Duty, leaving the rest of the machine to the API.
 	// Default 1: no rest.
 	Duty float64
+	// Busy, when set, reports whether others need the machine (the API is serving
+	// requests): the runner rests only then, and otherwise works flat out.
+	Busy func() bool
 }
 
 // Service creates, dry-runs, executes and reverts bulk actions.
@@ -45,6 +48,7 @@ type Service struct {
 	page     int
 	readers  int
 	duty     float64
+	busy     func() bool
 	now      func() time.Time
 	wake     chan struct{} // tells the runner there is work
 
@@ -60,7 +64,7 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 		return nil, fmt.Errorf("bulk: CEL environment: %w", err)
 	}
 	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, env: env,
-		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, now: cfg.Now, wake: make(chan struct{}, 1)}
+		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, busy: cfg.Busy, now: cfg.Now, wake: make(chan struct{}, 1)}
 	if s.batch <= 0 {
 		s.batch = 500
 	}
