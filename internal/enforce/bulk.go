@@ -22,7 +22,7 @@ func CheckNew(sn *Sanction) error {
 
 // Active returns the index's entries for account that deny (or stand) at now.
 func (ix *Index) Active(account string, now int64) []Entry {
-	es := (*ix.shardOf(account).m.Load())[account]
+	es := ix.shardOf(account).entries(account)
 	var out []Entry
 	for _, x := range es {
 		if now >= x.Start && now < x.End {

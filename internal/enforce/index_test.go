@@ -122,3 +122,21 @@ func BenchmarkApply(b *testing.B) {
 			Services: []string{"chat"}, Start: now, End: now + int64(time.Hour), Seq: int64(200_000 + i)})
 	}
 }
+
+// BenchmarkApplyBatch measures a bulk action's batch of 500 sanctions reaching an index
+// that holds 1,000,000: each batch copies the shards it touches.
+func BenchmarkApplyBatch(b *testing.B) {
+	ix, ids := syntheticIndex(b, 2_000_000, 1_000_000)
+	now := time.Now().UnixNano()
+	batch := make([]enforce.Entry, 500)
+	b.ResetTimer()
+	for i := range b.N {
+		for j := range batch {
+			n := i*len(batch) + j
+			batch[j] = enforce.Entry{Sanction: fmt.Sprint(n), Account: ids[(2*n+1)%len(ids)], Kind: enforce.Suspend,
+				Services: []string{"chat"}, Start: now, End: now + int64(time.Hour), Seq: int64(2_000_000 + n)}
+		}
+		ix.Apply(now, batch...)
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "entries/s")
+}
