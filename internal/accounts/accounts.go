@@ -131,18 +131,19 @@ func (a *Account) Normalize() {
 
 // Filter selects a page of accounts.
 type Filter struct {
-	Region string // only this region, when set
-	After  string // only IDs after this one (the page cursor)
-	Limit  int
+	Region string  // only this region, when set
+	After  string  // only IDs after this one (the page cursor)
+	Limit  int     //
+	Skip   Columns // optional columns not to read: they are left zero
 }
 
 // ScanOptions says how to scan the accounts.
 type ScanOptions struct {
 	Parts int // readers at once
 	Page  int // accounts per page
-	// Columns are the parts of an account read beyond its ID, region, verified flag and
-	// creation time, which are always read; the others are left zero.
-	Columns Columns
+	// Skip names optional columns not to read: they are left zero. (ID, region,
+	// verified flag and creation time are always read.)
+	Skip Columns
 	// Reuse lets each reader reuse a page's memory (the accounts and their attribute
 	// maps) for its next page: f must not keep a page, or anything in it, once it
 	// returns.

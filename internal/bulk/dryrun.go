@@ -107,7 +107,7 @@ func (s *Service) DryRun(ctx context.Context, id string) (*DryRun, error) {
 	}
 	// Only the columns the expressions read, into memory reused page after page: a
 	// page's accounts are judged and dropped (the samples keep IDs, which are not reused).
-	o := accounts.ScanOptions{Parts: s.readers, Page: s.page, Columns: c.columns, Reuse: true}
+	o := accounts.ScanOptions{Parts: s.readers, Page: s.page, Skip: accounts.AllColumns &^ c.columns, Reuse: true}
 	err = s.accounts.Scan(ctx, o, func(part int, page []*accounts.Account) error {
 		d, j := parts[part], judges[part]
 		for _, acc := range page {

@@ -59,11 +59,11 @@ func (s *Service) commit(ctx context.Context, a *Action, fn func(ctx context.Con
 // prepare scans the next page of accounts after the scan cursor and fixes the targets
 // among them. On the last page it sizes the canary and starts running.
 func (s *Service) prepare(ctx context.Context, a *Action) error {
-	c, err := compileAction(s.env, a)
+	c, err := s.compiled(a)
 	if err != nil {
 		return err
 	}
-	page, err := s.accounts.List(ctx, accounts.Filter{After: a.Progress.ScanCursor, Limit: s.page})
+	page, err := s.accounts.List(ctx, accounts.Filter{After: a.Progress.ScanCursor, Limit: s.page, Skip: accounts.AllColumns &^ c.columns})
 	if err != nil {
 		return err
 	}
@@ -93,10 +93,25 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 		p.CanaryDone = p.CanaryCount == 0
 		a.State = Running
 		a.startPhase(now.UTC())
+		s.programs.Delete(a.ID)
 	}
 	return s.commit(ctx, a, func(ctx context.Context) error {
 		return s.store.AddTargets(ctx, a.ID, ts)
 	})
+}
+
+// compiled returns a's expressions compiled, compiling them once per action (they do
+// not change once it is created).
+func (s *Service) compiled(a *Action) (*compiled, error) {
+	if c, ok := s.programs.Load(a.ID); ok {
+		return c.(*compiled), nil
+	}
+	c, err := compileAction(s.env, a)
+	if err != nil {
+		return nil, err
+	}
+	s.programs.Store(a.ID, c)
+	return c, nil
 }
 
 // sanctionBatch sanctions the next batch of targets, stopping at the canary's end. While

@@ -52,8 +52,9 @@ type Service struct {
 	now      func() time.Time
 	wake     chan struct{} // tells the runner there is work
 
-	mu    sync.Mutex
-	ahead *ahead // the next batch, being prepared
+	mu       sync.Mutex
+	ahead    *ahead   // the next batch, being prepared
+	programs sync.Map // action ID → *compiled, for the steps that fix targets
 }
 
 // NewService returns a Service over store that reads accounts from accts and writes

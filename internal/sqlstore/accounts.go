@@ -33,13 +33,16 @@ func (s *Accounts) Get(ctx context.Context, id string) (*accounts.Account, error
 }
 
 func (s *Accounts) List(ctx context.Context, f accounts.Filter) ([]*accounts.Account, error) {
-	q := "SELECT " + accountCols + " FROM accounts WHERE id > ?"
+	cols := accounts.AllColumns &^ f.Skip
+	names, _ := (&accountRow{}).columns(cols)
+	q := "SELECT " + names + " FROM accounts WHERE id > ?"
 	args := []any{f.After}
 	if f.Region != "" {
 		q += " AND region = ?"
 		args = append(args, f.Region)
 	}
-	return collect(ctx, s.db, scanAccount, q+" ORDER BY id LIMIT ?", append(args, f.Limit)...)
+	list, _, err := s.readPage(ctx, q+" ORDER BY id LIMIT ?", append(args, f.Limit), cols, f.Limit, nil, nil)
+	return list, err
 }
 
 func (s *Accounts) Scan(ctx context.Context, o accounts.ScanOptions, f func(part int, page []*accounts.Account) error) error {
@@ -56,7 +59,7 @@ func (s *Accounts) Scan(ctx context.Context, o accounts.ScanOptions, f func(part
 				buf = new([]accounts.Account)
 			}
 			for {
-				list, last, err := s.scanPage(ctx, r, o.Columns, page, buf)
+				list, last, err := s.scanPage(ctx, r, accounts.AllColumns&^o.Skip, page, buf)
 				if err != nil {
 					return err
 				}
@@ -131,55 +134,63 @@ func (s *Accounts) scanRanges(ctx context.Context, n int) ([]scanRange, error) {
 // cols, and returns the position of the last one. With reuse, it reads them into the
 // accounts *reuse holds, if any, and leaves them there for the next call.
 func (s *Accounts) scanPage(ctx context.Context, r scanRange, cols accounts.Columns, limit int, reuse *[]accounts.Account) ([]*accounts.Account, any, error) {
+	names, _ := (&accountRow{}).columns(cols)
+	if s.db.d.name == "sqlite" {
+		var rowid int64
+		list, _, err := s.readPage(ctx, "SELECT rowid, "+names+" FROM accounts WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
+			[]any{r.after, r.last, limit}, cols, limit, reuse, &rowid)
+		return list, rowid, err
+	}
+	q, args := "SELECT "+names+" FROM accounts WHERE id > ?", []any{r.after}
+	if r.last != "" {
+		q, args = q+" AND id <= ?", append(args, r.last)
+	}
+	list, last, err := s.readPage(ctx, q+" ORDER BY id LIMIT ?", append(args, limit), cols, limit, reuse, nil)
+	return list, last, err
+}
+
+// readPage runs q, which selects first (when not nil) and the account columns cols, and
+// returns up to limit accounts and the ID of the last. With reuse, it reads them into the
+// accounts *reuse holds, if any, and leaves them there for the next call.
+func (s *Accounts) readPage(ctx context.Context, q string, args []any, cols accounts.Columns, limit int, reuse *[]accounts.Account, first any) ([]*accounts.Account, string, error) {
 	var row accountRow
-	var rowid int64
-	q, dest := "SELECT ", []any{}
-	if s.db.d.name == "sqlite" {
-		q, dest = q+"rowid, ", append(dest, &rowid)
+	_, dest := row.columns(cols)
+	if first != nil {
+		dest = append([]any{first}, dest...)
 	}
-	names, more := row.columns(cols)
-	q += names + " FROM accounts"
-	var args []any
-	if s.db.d.name == "sqlite" {
-		q, args = q+" WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?", []any{r.after, r.last, limit}
-	} else {
-		q, args = q+" WHERE id > ?", []any{r.after}
-		if r.last != "" {
-			q, args = q+" AND id <= ?", append(args, r.last)
-		}
-		q, args = q+" ORDER BY id LIMIT ?", append(args, limit)
-	}
-	dest = append(dest, more...)
 	rows, err := s.db.query(ctx, q, args...)
 	if err != nil {
-		return nil, nil, err
+		return nil, "", err
 	}
 	defer rows.Close()
-	list := make([]*accounts.Account, 0, limit)
-	var slab []accounts.Account // one allocation for the page's accounts
+	list := make([]*accounts.Account, 0, min(limit, 4096))
+	var slab []accounts.Account // one allocation for many accounts
 	if reuse != nil && len(*reuse) == limit {
 		slab = *reuse
-	} else {
+	} else if reuse != nil {
 		slab = make([]accounts.Account, limit)
-	}
-	if reuse != nil {
 		*reuse = slab
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
-			return nil, nil, err
+			return nil, "", err
 		}
-		a := &slab[len(list)]
+		if len(slab) == 0 {
+			slab = make([]accounts.Account, max(1, min(limit-len(list), 4096)))
+		}
+		a := &slab[0]
+		if reuse != nil {
+			a = &slab[len(list)]
+		} else {
+			slab = slab[1:]
+		}
 		if err := row.fill(a, cols); err != nil {
-			return nil, nil, err
+			return nil, "", err
 		}
 		list = append(list, a)
 	}
 	if err := rows.Err(); err != nil || len(list) == 0 {
-		return list, nil, err
-	}
-	if s.db.d.name == "sqlite" {
-		return list, rowid, nil
+		return list, "", err
 	}
 	return list, list[len(list)-1].ID, nil
 }
@@ -203,20 +214,21 @@ type accountRow struct {
 // columns returns the column list that reads an account with the optional columns
 // cols, and where to scan them.
 func (r *accountRow) columns(cols accounts.Columns) (string, []any) {
+	if cols == accounts.AllColumns {
+		return accountCols, []any{&r.id, &r.region, &r.verified, &r.created, &r.locale, &r.attrs, &r.linked, &r.updated}
+	}
 	names, dest := "id, region, verified, created_at", []any{&r.id, &r.region, &r.verified, &r.created}
-	for _, c := range []struct {
-		col  accounts.Columns
-		name string
-		to   any
-	}{
-		{accounts.WithLocale, "locale", &r.locale},
-		{accounts.WithAttributes, "attributes", &r.attrs},
-		{accounts.WithLinked, "linked", &r.linked},
-		{accounts.WithUpdatedAt, "updated_at", &r.updated},
-	} {
-		if cols&c.col != 0 {
-			names, dest = names+", "+c.name, append(dest, c.to)
-		}
+	if cols&accounts.WithLocale != 0 {
+		names, dest = names+", locale", append(dest, &r.locale)
+	}
+	if cols&accounts.WithAttributes != 0 {
+		names, dest = names+", attributes", append(dest, &r.attrs)
+	}
+	if cols&accounts.WithLinked != 0 {
+		names, dest = names+", linked", append(dest, &r.linked)
+	}
+	if cols&accounts.WithUpdatedAt != 0 {
+		names, dest = names+", updated_at", append(dest, &r.updated)
 	}
 	return names, dest
 }

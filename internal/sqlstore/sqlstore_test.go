@@ -172,7 +172,7 @@ func TestAccountsScan(t *testing.T) {
 			var mu sync.Mutex
 			seen := map[string]int{}
 			byPart := map[int]int{}
-			err := s.Scan(ctx, accounts.ScanOptions{Parts: parts, Page: 100, Columns: accounts.AllColumns}, func(part int, page []*accounts.Account) error {
+			err := s.Scan(ctx, accounts.ScanOptions{Parts: parts, Page: 100}, func(part int, page []*accounts.Account) error {
 				mu.Lock()
 				defer mu.Unlock()
 				if part < 0 || part >= parts || len(page) > 100 {
@@ -202,9 +202,21 @@ func TestAccountsScan(t *testing.T) {
 				t.Errorf("%d readers asked for, pages came from %v", parts, byPart)
 			}
 		}
+		// List leaves the skipped columns out too.
+		list, err := s.List(ctx, accounts.Filter{Limit: 3, Skip: accounts.AllColumns &^ accounts.WithLinked})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range list {
+			want := account(a.ID)
+			want.Locale, want.Attributes, want.UpdatedAt = "", nil, time.Time{}
+			if !reflect.DeepEqual(a, want) {
+				t.Fatalf("listed %+v, want %+v", a, want)
+			}
+		}
 		stop := errors.New("stop")
 		// Only the columns asked for.
-		err := s.Scan(ctx, accounts.ScanOptions{Parts: 2, Page: 500, Columns: accounts.WithAttributes, Reuse: true}, func(_ int, page []*accounts.Account) error {
+		err := s.Scan(ctx, accounts.ScanOptions{Parts: 2, Page: 500, Skip: accounts.AllColumns &^ accounts.WithAttributes, Reuse: true}, func(_ int, page []*accounts.Account) error {
 			for _, a := range page {
 				want := account(a.ID)
 				want.Locale, want.Linked, want.UpdatedAt = "", nil, time.Time{}
