@@ -216,7 +216,7 @@ func TestAccountsScan(t *testing.T) {
 		}
 		stop := errors.New("stop")
 		// Only the columns asked for.
-		err := s.Scan(ctx, accounts.ScanOptions{Parts: 2, Page: 500, Skip: accounts.AllColumns &^ accounts.WithAttributes, Reuse: true}, func(_ int, page []*accounts.Account) error {
+		err = s.Scan(ctx, accounts.ScanOptions{Parts: 2, Page: 500, Skip: accounts.AllColumns &^ accounts.WithAttributes, Reuse: true}, func(_ int, page []*accounts.Account) error {
 			for _, a := range page {
 				want := account(a.ID)
 				want.Locale, want.Linked, want.UpdatedAt = "", nil, time.Time{}
