@@ -388,3 +388,29 @@ func (s *Service) Revert(ctx context.Context, id string, r RevertRequest) (*Acti
 }
 
 func newSanctionID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// TargetState is one target of an action and what the action has done to it.
+type TargetState struct {
+	Target
+	Sanctioned bool `json:"sanctioned"` // its sanction is imposed (or was, before a revert)
+	Reverted   bool `json:"reverted"`   // its sanction was lifted by the action's revert
+}
+
+// Targets returns up to limit of the targets action id has fixed, in the order it
+// sanctions them, after the one numbered after (0 for the first). Returns errs.NotFound
+// for an unknown action.
+func (s *Service) Targets(ctx context.Context, id string, after int64, limit int) ([]TargetState, error) {
+	a, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := s.store.Targets(ctx, a.ID, after, int64(a.Progress.Total), limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TargetState, len(ts))
+	for i, t := range ts {
+		out[i] = TargetState{Target: t, Sanctioned: t.Ord <= int64(a.Progress.Done), Reverted: t.Ord <= int64(a.Progress.Reverted)}
+	}
+	return out, nil
+}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/bulk"
@@ -20,6 +21,12 @@ type (
 	revertBody  = bulk.RevertRequest
 	dryRunReply = bulk.DryRun
 )
+
+// targetPage is one page of an action's targets.
+type targetPage struct {
+	Targets []bulk.TargetState `json:"targets"`
+	Next    string             `json:"next,omitempty"` // cursor of the next page; absent on the last
+}
 
 func (s *server) createBulk(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
 	var b bulkBody
@@ -41,6 +48,27 @@ func (s *server) getBulk(r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusOK, s.Bulk.StatusOf(a), nil
+}
+
+func (s *server) listBulkTargets(r *http.Request) (int, any, error) {
+	after, limit, err := pageQuery(r, func(k string) bool {
+		n, err := strconv.ParseInt(k, 10, 64)
+		return err == nil && n > 0
+	})
+	if err != nil {
+		return 0, nil, err
+	}
+	var from int64
+	if after != "" {
+		from, _ = strconv.ParseInt(after, 10, 64)
+	}
+	list, err := s.Bulk.Targets(r.Context(), r.PathValue("id"), from, limit+1)
+	if err != nil {
+		return 0, nil, err
+	}
+	var p targetPage
+	p.Targets, p.Next = page(list, limit, func(t bulk.TargetState) string { return strconv.FormatInt(t.Ord, 10) })
+	return http.StatusOK, p, nil
 }
 
 // dryRunBulk reads only, outside any write transaction: a dry run over many accounts

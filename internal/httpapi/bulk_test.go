@@ -163,5 +163,35 @@ func TestBulkOverHTTP(t *testing.T) {
 		if n, _ := db.Count(context.Background(), "notices"); n != 2*d.ToSanction {
 			t.Fatalf("%d notices, want %d", n, 2*d.ToSanction)
 		}
+
+		// An auditor pages through what the action did to whom.
+		var targets []bulk.TargetState
+		seen := map[string]bool{}
+		for cursor := ""; ; {
+			w := api.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id + "/targets?limit=7&cursor=" + cursor, key: api.keys[auth.Auditor]})
+			var p struct {
+				Targets []bulk.TargetState `json:"targets"`
+				Next    string             `json:"next"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &p); w.Code != 200 || err != nil || len(p.Targets) > 7 {
+				t.Fatalf("targets: %d %v %s", w.Code, err, w.Body)
+			}
+			targets = append(targets, p.Targets...)
+			if cursor = p.Next; cursor == "" {
+				break
+			}
+		}
+		for i, tg := range targets {
+			if tg.Ord != int64(i+1) || !tg.Sanctioned || !tg.Reverted || seen[tg.Account] || tg.Sanction == "" {
+				t.Fatalf("target %d: %+v", i, tg)
+			}
+			seen[tg.Account] = true
+		}
+		if len(targets) != d.ToSanction {
+			t.Fatalf("%d targets listed, want %d", len(targets), d.ToSanction)
+		}
+		if w := api.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id + "/targets?cursor=bad", key: api.keys[auth.Auditor]}); w.Code != 400 {
+			t.Fatalf("a bad cursor: %d", w.Code)
+		}
 	})
 }

@@ -102,7 +102,7 @@ func (s *Accounts) scanRanges(ctx context.Context, n int) ([]scanRange, error) {
 		return out, nil
 	}
 	// About a thousand sampled blocks' IDs are plenty to cut at.
-	rows, err := s.db.query(ctx, "SELECT id FROM accounts TABLESAMPLE SYSTEM (least(100, 100000.0 / greatest(1, (SELECT reltuples FROM pg_class WHERE relname = 'accounts')))) ORDER BY id")
+	rows, err := s.db.query(ctx, "SELECT id FROM accounts TABLESAMPLE SYSTEM (least(100, 100000.0 / greatest(1, (SELECT reltuples FROM pg_class WHERE oid = 'accounts'::regclass)))) ORDER BY id")
 	if err != nil {
 		return nil, err
 	}
