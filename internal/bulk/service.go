@@ -21,7 +21,7 @@ import (
 
 // Config holds a Service's options.
 type Config struct {
-	Batch int // targets sanctioned (or lifted) per transaction; default 500
+	Batch int // targets sanctioned (or lifted) per transaction; default 1000 (about 50 ms of the writer on SQLite)
 	Page  int // accounts read per page when scanning; default 2000
 	// Readers is how many readers a dry run scans the accounts with at once; default
 	// GOMAXPROCS.
@@ -67,7 +67,7 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, env: env,
 		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, busy: cfg.Busy, now: cfg.Now, wake: make(chan struct{}, 1)}
 	if s.batch <= 0 {
-		s.batch = 500
+		s.batch = 1000
 	}
 	if s.page <= 0 {
 		s.page = 2000
