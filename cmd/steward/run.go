@@ -99,12 +99,12 @@ func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
 		notices:  notices,
 		webhooks: notify.NewWebhooks(db.Webhooks(), db, rec),
 	}
-	// While the API serves requests the bulk runner works half the time, and flat out
+	// While the API serves requests the bulk runner works 40% of the time, and flat out
 	// otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
-	// half time leaves the check API 56-67% of its idle throughput and sanctions 11k/s;
-	// flat out it would leave 37-41% and sanction 18-20k/s.
+	// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;
+	// half time left 51-69%, and flat out 37-43% (sanctioning 20k/s).
 	a.bulk, err = bulk.NewService(db.BulkActions(), db.Accounts(), sanctions, db, rec,
-		bulk.Config{Duty: 0.5, Busy: func() bool { return a.requests.Load() > 0 }})
+		bulk.Config{Duty: 0.4, Busy: func() bool { return a.requests.Load() > 0 }})
 	if err != nil {
 		db.Close()
 		return nil, err
