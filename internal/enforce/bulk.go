@@ -45,6 +45,9 @@ type ManyStore interface {
 	InsertMany(ctx context.Context, sns []*Sanction, first int64) error
 	// GetMany returns the sanctions of those IDs that exist, by ID.
 	GetMany(ctx context.Context, ids []string) (map[string]*Sanction, error)
+	// UpdateMany replaces stored sanctions, the i-th written at seqs[i]. Each must
+	// exist: read in the same transaction, after taking the sequence numbers.
+	UpdateMany(ctx context.Context, sns []*Sanction, seqs []int64) error
 }
 
 // Batch is new sanctions checked, audited and announced ahead of their write
@@ -176,6 +179,8 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 		if err != nil {
 			return err
 		}
+		var lifted []*Sanction
+		var liftedSeqs []int64
 		for i, sn := range sns {
 			seq := seqs[i]
 			if sn.Lifted != nil && sn.Lifted.Wrongful {
@@ -193,9 +198,7 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 				sn.Strike.Withdrawn = true
 			}
 			sn.UpdatedAt = now
-			if err := s.store.Update(ctx, sn, seq); err != nil {
-				return err
-			}
+			lifted, liftedSeqs = append(lifted, sn), append(liftedSeqs, seq)
 			changes = append(changes, audit.Change{Action: "sanction.lift", Subject: sn.Account, Value: struct {
 				Sanction string `json:"sanction"`
 				LiftRequest
@@ -209,6 +212,9 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 			}
 			written = append(written, entryCopy(sn, seq))
 			n++
+		}
+		if err := s.updateMany(ctx, lifted, liftedSeqs); err != nil {
+			return err
 		}
 		if len(told) > 0 {
 			if err := s.announceNow(ctx, told...); err != nil {
@@ -263,6 +269,19 @@ func (s *Service) getMany(ctx context.Context, ids []string) ([]int64, []*Sancti
 		}
 	}
 	return seqs, sns, nil
+}
+
+// updateMany stores changed sanctions, the i-th written at seqs[i].
+func (s *Service) updateMany(ctx context.Context, sns []*Sanction, seqs []int64) error {
+	if ms, ok := s.store.(ManyStore); ok && len(sns) > 0 {
+		return ms.UpdateMany(ctx, sns, seqs)
+	}
+	for i, sn := range sns {
+		if err := s.store.Update(ctx, sn, seqs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // policyCached returns the policy id (nil for none), reading each once per call.

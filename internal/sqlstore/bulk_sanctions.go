@@ -31,23 +31,42 @@ func (s *Sanctions) NextSeqs(ctx context.Context, n int) (int64, error) {
 const sanctionChunk = 500
 
 func (s *Sanctions) InsertMany(ctx context.Context, sns []*enforce.Sanction, first int64) error {
+	seqs := make([]int64, len(sns))
+	for i := range seqs {
+		seqs[i] = first + int64(i)
+	}
+	err := s.writeMany(ctx, sns, seqs, "")
+	if s.db.d.unique(err) {
+		return errs.E(errs.Conflict, "a sanction of the batch exists already")
+	}
+	return err
+}
+
+// UpdateMany writes the rows as an upsert, one statement per chunk: the rows exist, so
+// each is an update.
+func (s *Sanctions) UpdateMany(ctx context.Context, sns []*enforce.Sanction, seqs []int64) error {
+	return s.writeMany(ctx, sns, seqs, ` ON CONFLICT (id) DO UPDATE SET account = excluded.account, kind = excluded.kind,
+		services = excluded.services, capabilities = excluded.capabilities, start_at = excluded.start_at,
+		end_at = excluded.end_at, lifted_at = excluded.lifted_at, reason_code = excluded.reason_code,
+		policy = excluded.policy, source = excluded.source, strike_until = excluded.strike_until,
+		strike_withdrawn = excluded.strike_withdrawn, seq = excluded.seq, body = excluded.body`)
+}
+
+// writeMany inserts sns, the i-th at seqs[i], with tail after the VALUES.
+func (s *Sanctions) writeMany(ctx context.Context, sns []*enforce.Sanction, seqs []int64, tail string) error {
 	args := make([]any, 0, 15*min(len(sns), sanctionChunk))
 	for start := 0; start < len(sns); start += sanctionChunk {
 		chunk := sns[start:min(start+sanctionChunk, len(sns))]
 		args = args[:0]
 		for i, sn := range chunk {
-			row, err := sanctionRow(sn, first+int64(start+i))
+			row, err := sanctionRow(sn, seqs[start+i])
 			if err != nil {
 				return err
 			}
 			args = append(append(args, sn.ID), row...)
 		}
-		_, err := s.db.exec(ctx, `INSERT INTO sanctions (id, account, kind, services, capabilities, start_at, end_at, lifted_at,
-		reason_code, policy, source, strike_until, strike_withdrawn, seq, body) VALUES `+placeholders(len(chunk), 15), args...)
-		if s.db.d.unique(err) {
-			return errs.E(errs.Conflict, "a sanction of the batch exists already")
-		}
-		if err != nil {
+		if _, err := s.db.exec(ctx, `INSERT INTO sanctions (id, account, kind, services, capabilities, start_at, end_at, lifted_at,
+		reason_code, policy, source, strike_until, strike_withdrawn, seq, body) VALUES `+placeholders(len(chunk), 15)+tail, args...); err != nil {
 			return err
 		}
 	}
