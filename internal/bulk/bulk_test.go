@@ -234,6 +234,20 @@ func step(t *testing.T, p *process, id string, n int) {
 	}
 }
 
+// executeSweep creates the sweep and executes it with no canary.
+func executeSweep(t *testing.T, p *process) *bulk.Action {
+	t.Helper()
+	a, err := p.bulk.Create(compliance, sweep())
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero := 0.0
+	if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func state(t *testing.T, p *process, id string) *bulk.Action {
 	t.Helper()
 	a, err := p.bulk.Get(context.Background(), id)
@@ -371,14 +385,7 @@ func TestRevertPartial(t *testing.T) {
 	db := storetest.Open(t, "sqlite")
 	p := newProcess(t, db, bulk.Config{Batch: 5})
 	ex := seed(t, db, p, 500)
-	a, err := p.bulk.Create(compliance, sweep())
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := 0.0
-	if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
-		t.Fatal(err)
-	}
+	a := executeSweep(t, p)
 	step(t, p, a.ID, 3) // targets, then two batches
 	if _, err := p.bulk.Pause(compliance, a.ID); err != nil {
 		t.Fatal(err)
@@ -415,14 +422,7 @@ func TestPauseDiscardsTheBatchPreparedAhead(t *testing.T) {
 	db := storetest.Open(t, "sqlite")
 	p := newProcess(t, db, bulk.Config{Batch: 5})
 	ex := seed(t, db, p, 500)
-	a, err := p.bulk.Create(compliance, sweep())
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := 0.0
-	if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
-		t.Fatal(err)
-	}
+	a := executeSweep(t, p)
 	step(t, p, a.ID, 3) // targets, then two batches: the third is being prepared
 	if _, err := p.bulk.Pause(compliance, a.ID); err != nil {
 		t.Fatal(err)
@@ -455,14 +455,7 @@ func TestProgressWhilePreparingAndAfterRestart(t *testing.T) {
 	clock := time.Now()
 	p := newProcess(t, db, bulk.Config{Page: 100, Batch: 5, Now: func() time.Time { return clock }})
 	seed(t, db, p, 500)
-	a, err := p.bulk.Create(compliance, sweep())
-	if err != nil {
-		t.Fatal(err)
-	}
-	zero := 0.0
-	if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
-		t.Fatal(err)
-	}
+	a := executeSweep(t, p)
 	step(t, p, a.ID, 2)
 	clock = clock.Add(2 * time.Second)
 	st := p.bulk.StatusOf(state(t, p, a.ID))
@@ -491,19 +484,7 @@ func TestRunnerRestsOnlyWhenBusy(t *testing.T) {
 	if len(ex.targets) < 10 {
 		t.Fatalf("only %d targets", len(ex.targets))
 	}
-	zero := 0.0
-	run := func() *bulk.Action {
-		t.Helper()
-		a, err := p.bulk.Create(compliance, sweep())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.bulk.Execute(compliance, a.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
-			t.Fatal(err)
-		}
-		return a
-	}
-	idle := run()
+	idle := executeSweep(t, p)
 	runUntil(t, p, idle.ID, bulk.Done) // within its 30 s only if the runner never rests
 	if _, err := p.bulk.Revert(compliance, idle.ID, bulk.RevertRequest{Reason: "again"}); err != nil {
 		t.Fatal(err)
@@ -511,7 +492,7 @@ func TestRunnerRestsOnlyWhenBusy(t *testing.T) {
 	runUntil(t, p, idle.ID, bulk.Reverted)
 
 	busy.Store(true)
-	a := run()
+	a := executeSweep(t, p)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Go(func() { p.bulk.Run(ctx, nil, time.Hour) })
