@@ -164,26 +164,24 @@ func (s *Accounts) readPage(ctx context.Context, q string, args []any, cols acco
 	}
 	defer rows.Close()
 	list := make([]*accounts.Account, 0, min(limit, 4096))
-	var slab []accounts.Account // one allocation for many accounts
-	if reuse != nil && len(*reuse) == limit {
+	// Accounts are allocated many at a time; with reuse, a page's worth kept by the caller.
+	var slab []accounts.Account
+	if reuse != nil {
+		if len(*reuse) != limit {
+			*reuse = make([]accounts.Account, limit)
+		}
 		slab = *reuse
-	} else if reuse != nil {
-		slab = make([]accounts.Account, limit)
-		*reuse = slab
 	}
+	used := 0
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
 			return nil, "", err
 		}
-		if len(slab) == 0 {
-			slab = make([]accounts.Account, max(1, min(limit-len(list), 4096)))
+		if used == len(slab) { // never with reuse: its slab holds a whole page
+			slab, used = make([]accounts.Account, max(1, min(limit-len(list), 4096))), 0
 		}
-		a := &slab[0]
-		if reuse != nil {
-			a = &slab[len(list)]
-		} else {
-			slab = slab[1:]
-		}
+		a := &slab[used]
+		used++
 		if err := row.fill(a, cols); err != nil {
 			return nil, "", err
 		}
