@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -80,6 +81,30 @@ func (c *Client) DryRunBulkAction(ctx context.Context, id string) (*BulkDryRun, 
 	var out BulkDryRun
 	_, err := c.Do(ctx, Request{Method: "POST", Path: "/v1/bulk-actions/" + url.PathEscape(id) + "/dry-run"}, &out)
 	return &out, err
+}
+
+// BulkTarget is one target of a bulk action and what the action has done to it.
+type BulkTarget struct {
+	Ord        int64  `json:"ord"`
+	Account    string `json:"account"`
+	Sanction   string `json:"sanction"`
+	Sanctioned bool   `json:"sanctioned"`
+	Reverted   bool   `json:"reverted"`
+}
+
+// BulkTargets returns a page of up to limit of the action's targets after cursor ("" for
+// the first page), and the cursor of the next page ("" after the last).
+func (c *Client) BulkTargets(ctx context.Context, id, cursor string, limit int) ([]BulkTarget, string, error) {
+	var out struct {
+		Targets []BulkTarget `json:"targets"`
+		Next    string       `json:"next"`
+	}
+	q := url.Values{"limit": {strconv.Itoa(limit)}}
+	if cursor != "" {
+		q.Set("cursor", cursor)
+	}
+	_, err := c.Do(ctx, Request{Method: "GET", Path: "/v1/bulk-actions/" + url.PathEscape(id) + "/targets?" + q.Encode()}, &out)
+	return out.Targets, out.Next, err
 }
 
 func (c *Client) bulkChange(ctx context.Context, id, verb string, body any, idempotencyKey string) (*BulkAction, error) {

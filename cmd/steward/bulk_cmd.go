@@ -18,7 +18,7 @@ import (
 )
 
 func (e *env) bulkCmd() *cobra.Command {
-	cmd := &cobra.Command{Use: "bulk", Short: "Create, dry-run, execute and revert bulk actions on a running server"}
+	cmd := &cobra.Command{Use: "bulk", Short: "Create, dry-run, execute, revert and inspect bulk actions on a running server"}
 	var cf clientFlags
 	withClient := func(c *cobra.Command, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
 		e.addClientFlags(c, &cf)
@@ -63,6 +63,24 @@ func (e *env) bulkCmd() *cobra.Command {
 			}
 			return e.printJSON(a)
 		})
+	targets := withClient(&cobra.Command{Use: "targets ID", Short: "List an action's targets as NDJSON: account, sanction, whether sanctioned and reverted", Args: cobra.ExactArgs(1)},
+		func(ctx context.Context, c *client.Client, args []string) error {
+			enc := json.NewEncoder(e.stdout)
+			for cursor := ""; ; {
+				page, next, err := c.BulkTargets(ctx, args[0], cursor, 1000)
+				if err != nil {
+					return err
+				}
+				for _, t := range page {
+					if err := enc.Encode(t); err != nil {
+						return err
+					}
+				}
+				if cursor = next; cursor == "" {
+					return nil
+				}
+			}
+		})
 	execute := withClient(&cobra.Command{Use: "execute ID", Short: "Start executing a draft: the canary share first, then it waits for resume", Args: cobra.ExactArgs(1)},
 		func(ctx context.Context, c *client.Client, args []string) error {
 			a, err := c.ExecuteBulkAction(ctx, args[0], &canary, idemKey("bulk execute", []byte(args[0])))
@@ -103,7 +121,7 @@ func (e *env) bulkCmd() *cobra.Command {
 	for _, c := range []*cobra.Command{execute, resume, revert} {
 		c.Flags().BoolVar(&wait, "wait", true, "follow progress until the action waits or ends")
 	}
-	cmd.AddCommand(create, dry, status, execute, pause, resume, revert)
+	cmd.AddCommand(create, dry, status, targets, execute, pause, resume, revert)
 	return cmd
 }
 

@@ -62,6 +62,17 @@ func TestBulkCommandLine(t *testing.T) {
 	if a = cli("revert", a.ID, "--reason", "travellers were caught"); a.State != "reverted" || a.Progress.Reverted != d.ToSanction {
 		t.Fatalf("revert: %s %+v", a.State, a.Progress)
 	}
+	// Every target, one JSON line each, sanctioned and reverted.
+	lines := strings.Split(strings.TrimSpace(steward(t, "bulk", "targets", a.ID, "--url", p.url, "--key", key)), "\n")
+	if len(lines) != d.ToSanction {
+		t.Fatalf("bulk targets printed %d lines, want %d", len(lines), d.ToSanction)
+	}
+	for i, line := range lines {
+		var tg client.BulkTarget
+		if err := json.Unmarshal([]byte(line), &tg); err != nil || tg.Ord != int64(i+1) || !tg.Sanctioned || !tg.Reverted || tg.Account == "" {
+			t.Fatalf("target line %d: %s (%v)", i, line, err)
+		}
+	}
 	p.shutdown(t)
 	p = serve(t, db...)
 	if a = cli("status", a.ID); a.State != "reverted" {
