@@ -264,36 +264,17 @@ func (r *accountRow) fill(a *accounts.Account, cols accounts.Columns) error {
 
 func (s *Accounts) Count(ctx context.Context) (int, error) { return s.db.Count(ctx, "accounts") }
 
-// localeChunk is how many IDs one statement of Locales asks for.
-const localeChunk = 500
-
 func (s *Accounts) Locales(ctx context.Context, ids []string) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
-	args := make([]any, 0, localeChunk)
-	for start := 0; start < len(ids); start += localeChunk {
-		args = args[:0]
-		for _, id := range ids[start:min(start+localeChunk, len(ids))] {
-			args = append(args, id)
+	err := s.db.queryIn(ctx, "SELECT id, locale FROM accounts WHERE id IN (%s)", ids, func(scan func(...any) error) error {
+		var id, locale string
+		if err := scan(&id, &locale); err != nil {
+			return err
 		}
-		rows, err := s.db.query(ctx, "SELECT id, locale FROM accounts WHERE id IN ("+params(len(args))+")", args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id, locale string
-			if err := rows.Scan(&id, &locale); err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[id] = locale
-		}
-		err = rows.Err()
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		out[id] = locale
+		return nil
+	})
+	return out, err
 }
 
 // accountArgs returns a's columns in accountCols order.

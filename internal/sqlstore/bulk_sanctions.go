@@ -75,34 +75,17 @@ func (s *Sanctions) writeMany(ctx context.Context, sns []*enforce.Sanction, seqs
 
 func (s *Sanctions) GetMany(ctx context.Context, ids []string) (map[string]*enforce.Sanction, error) {
 	out := make(map[string]*enforce.Sanction, len(ids))
-	args := make([]any, 0, sanctionChunk)
-	for start := 0; start < len(ids); start += sanctionChunk {
-		args = args[:0]
-		for _, id := range ids[start:min(start+sanctionChunk, len(ids))] {
-			args = append(args, id)
+	err := s.db.queryIn(ctx, "SELECT body FROM sanctions WHERE id IN (%s)", ids, func(scan func(...any) error) error {
+		var body string
+		if err := scan(&body); err != nil {
+			return err
 		}
-		rows, err := s.db.query(ctx, "SELECT body FROM sanctions WHERE id IN ("+params(len(args))+")", args...)
+		sn, err := decodeSanction(body)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for rows.Next() {
-			var body string
-			if err = rows.Scan(&body); err != nil {
-				break
-			}
-			var sn *enforce.Sanction
-			if sn, err = decodeSanction(body); err != nil {
-				break
-			}
-			out[sn.ID] = sn
-		}
-		if err == nil {
-			err = rows.Err()
-		}
-		rows.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+		out[sn.ID] = sn
+		return nil
+	})
+	return out, err
 }

@@ -469,6 +469,36 @@ func collect[T any](ctx context.Context, db *DB, scan func(scan func(...any) err
 	return out, rows.Err()
 }
 
+// inChunk is how many IDs one statement of queryIn binds.
+const inChunk = 500
+
+// queryIn runs q, whose %s is filled with placeholders, for ids a chunk at a time, and
+// calls row with each row's scan.
+func (db *DB) queryIn(ctx context.Context, q string, ids []string, row func(scan func(...any) error) error) error {
+	args := make([]any, 0, min(len(ids), inChunk))
+	for start := 0; start < len(ids); start += inChunk {
+		args = args[:0]
+		for _, id := range ids[start:min(start+inChunk, len(ids))] {
+			args = append(args, id)
+		}
+		rows, err := db.query(ctx, fmt.Sprintf(q, params(len(args))), args...)
+		if err != nil {
+			return err
+		}
+		for err == nil && rows.Next() {
+			err = row(rows.Scan)
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		rows.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // newestFirst completes q, a SELECT whose WHERE clause is open, to read a page of rows
 // in descending id order after the cursor id after ("" for the first page).
 func newestFirst(q string, args []any, after string, limit int) (string, []any) {
