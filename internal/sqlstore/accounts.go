@@ -23,7 +23,8 @@ var _ accounts.Store = (*Accounts)(nil)
 
 const accountCols = "id, region, verified, created_at, locale, attributes, linked, updated_at"
 
-func (s *Accounts) Get(ctx context.Context, id string) (*accounts.Account, error) {
+func (s *Accounts) Get(ctx context.Context, id string) (_ *accounts.Account, err error) {
+	defer wrapErr(&err, "sqlstore.Accounts.Get", id)
 	row := s.db.queryRow(ctx, "SELECT "+accountCols+" FROM accounts WHERE id = ?", id)
 	a, err := scanAccount(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -32,7 +33,8 @@ func (s *Accounts) Get(ctx context.Context, id string) (*accounts.Account, error
 	return a, err
 }
 
-func (s *Accounts) List(ctx context.Context, f accounts.Filter) ([]*accounts.Account, error) {
+func (s *Accounts) List(ctx context.Context, f accounts.Filter) (_ []*accounts.Account, err error) {
+	defer wrapErr(&err, "sqlstore.Accounts.List", f.After)
 	cols := accounts.AllColumns &^ f.Skip
 	names, _ := (&accountRow{}).columns(cols)
 	q := "SELECT " + names + " FROM accounts WHERE id > ?"
@@ -45,7 +47,8 @@ func (s *Accounts) List(ctx context.Context, f accounts.Filter) ([]*accounts.Acc
 	return list, err
 }
 
-func (s *Accounts) Scan(ctx context.Context, o accounts.ScanOptions, f func(part int, page []*accounts.Account) error) error {
+func (s *Accounts) Scan(ctx context.Context, o accounts.ScanOptions, f func(part int, page []*accounts.Account) error) (err error) {
+	defer wrapErr(&err, "sqlstore.Accounts.Scan", "")
 	ranges, err := s.scanRanges(ctx, max(o.Parts, 1))
 	if err != nil {
 		return err
@@ -78,15 +81,15 @@ func (s *Accounts) Scan(ctx context.Context, o accounts.ScanOptions, f func(part
 	return g.Wait()
 }
 
-// scanRange is a part of the accounts table: on SQLite, rowids in (after, last]; on
-// PostgreSQL, IDs in (after, last], last "" meaning no end.
+// scanRange is a part of the accounts table: rowids in (after, last] where the dialect
+// has rowidScans (SQLite); otherwise IDs in (after, last], last "" meaning no end.
 type scanRange struct{ after, last any }
 
 // scanRanges splits the accounts table into up to n ranges of about equal size. SQLite
 // splits the rowids, in whose order it reads a table fastest; PostgreSQL splits the IDs
 // at a sample of them.
 func (s *Accounts) scanRanges(ctx context.Context, n int) ([]scanRange, error) {
-	if s.db.d.name == "sqlite" {
+	if s.db.d.rowidScans {
 		var lo, hi sql.NullInt64
 		if err := s.db.queryRow(ctx, "SELECT min(rowid), max(rowid) FROM accounts").Scan(&lo, &hi); err != nil {
 			return nil, err
@@ -135,7 +138,7 @@ func (s *Accounts) scanRanges(ctx context.Context, n int) ([]scanRange, error) {
 // accounts *reuse holds, if any, and leaves them there for the next call.
 func (s *Accounts) scanPage(ctx context.Context, r scanRange, cols accounts.Columns, limit int, reuse *[]accounts.Account) ([]*accounts.Account, any, error) {
 	names, _ := (&accountRow{}).columns(cols)
-	if s.db.d.name == "sqlite" {
+	if s.db.d.rowidScans {
 		var rowid int64
 		list, _, err := s.readPage(ctx, "SELECT rowid, "+names+" FROM accounts WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
 			[]any{r.after, r.last, limit}, cols, limit, reuse, &rowid)
@@ -262,11 +265,15 @@ func (r *accountRow) fill(a *accounts.Account, cols accounts.Columns) error {
 	return nil
 }
 
-func (s *Accounts) Count(ctx context.Context) (int, error) { return s.db.Count(ctx, "accounts") }
+func (s *Accounts) Count(ctx context.Context) (_ int, err error) {
+	defer wrapErr(&err, "sqlstore.Accounts.Count", "")
+	return s.db.Count(ctx, "accounts")
+}
 
-func (s *Accounts) Locales(ctx context.Context, ids []string) (map[string]string, error) {
+func (s *Accounts) Locales(ctx context.Context, ids []string) (_ map[string]string, err error) {
+	defer wrapErr(&err, "sqlstore.Accounts.Locales", "")
 	out := make(map[string]string, len(ids))
-	err := s.db.queryIn(ctx, "SELECT id, locale FROM accounts WHERE id IN (%s)", ids, func(scan func(...any) error) error {
+	err = s.db.queryIn(ctx, "SELECT id, locale FROM accounts WHERE id IN (%s)", ids, func(scan func(...any) error) error {
 		var id, locale string
 		if err := scan(&id, &locale); err != nil {
 			return err
@@ -294,7 +301,8 @@ const upsertTail = ` ON CONFLICT (id) DO UPDATE SET region = excluded.region, ve
 	created_at = excluded.created_at, locale = excluded.locale, attributes = excluded.attributes,
 	linked = excluded.linked, updated_at = excluded.updated_at`
 
-func (s *Accounts) Put(ctx context.Context, a *accounts.Account) (bool, error) {
+func (s *Accounts) Put(ctx context.Context, a *accounts.Account) (_ bool, err error) {
+	defer wrapErr(&err, "sqlstore.Accounts.Put", a.ID)
 	args, err := accountArgs(a)
 	if err != nil {
 		return false, err
@@ -316,7 +324,8 @@ func (s *Accounts) Put(ctx context.Context, a *accounts.Account) (bool, error) {
 // stays under both databases' limits on bound parameters.
 const putChunk = 500
 
-func (s *Accounts) PutMany(ctx context.Context, as []*accounts.Account) (int, error) {
+func (s *Accounts) PutMany(ctx context.Context, as []*accounts.Account) (_ int, err error) {
+	defer wrapErr(&err, "sqlstore.Accounts.PutMany", "")
 	tx, err := s.db.writer(ctx)
 	if err != nil {
 		return 0, err

@@ -16,7 +16,8 @@ var _ audit.Store = (*Audit)(nil)
 
 const auditChunk = 500 // 7 columns × 500 rows: under both databases' parameter limits
 
-func (s *Audit) Append(ctx context.Context, entries []*audit.Entry) error {
+func (s *Audit) Append(ctx context.Context, entries []*audit.Entry) (err error) {
+	defer wrapErr(&err, "sqlstore.Audit.Append", "")
 	args := make([]any, 0, min(len(entries), auditChunk)*7)
 	for start := 0; start < len(entries); start += auditChunk {
 		chunk := entries[start:min(start+auditChunk, len(entries))]

@@ -15,14 +15,15 @@ import (
 
 var _ audit.TreeStore = (*Audit)(nil)
 
-// auditTreeLock is the PostgreSQL advisory lock that makes sequencers take turns.
+// auditTreeLock is the key of the lock that makes sequencers take turns.
 const auditTreeLock = 7302743
 
-func (s *Audit) LockTree(ctx context.Context) error {
-	if s.db.d.name != "postgres" {
-		return nil // SQLite has one writer, and the sequencer writes through it
+func (s *Audit) LockTree(ctx context.Context) (err error) {
+	defer wrapErr(&err, "sqlstore.Audit.LockTree", "")
+	if s.db.d.lockSQL == "" {
+		return nil // one writer (SQLite), and the sequencer writes through it
 	}
-	_, err := s.db.exec(ctx, "SELECT pg_advisory_xact_lock(?)", auditTreeLock)
+	_, err = s.db.exec(ctx, s.db.d.lockSQL, auditTreeLock)
 	return err
 }
 
@@ -60,7 +61,8 @@ func (s *Audit) queryRows(ctx context.Context, q string, args ...any) ([]audit.R
 	return out, rows.Err()
 }
 
-func (s *Audit) Pending(ctx context.Context, limit int) ([]audit.Row, error) {
+func (s *Audit) Pending(ctx context.Context, limit int) (_ []audit.Row, err error) {
+	defer wrapErr(&err, "sqlstore.Audit.Pending", "")
 	rows, err := s.db.query(ctx, "SELECT id, leaf FROM audit_entries WHERE tree_index IS NULL ORDER BY id LIMIT ?", limit)
 	if err != nil {
 		return nil, err
@@ -77,13 +79,15 @@ func (s *Audit) Pending(ctx context.Context, limit int) ([]audit.Row, error) {
 	return out, rows.Err()
 }
 
-func (s *Audit) CountPending(ctx context.Context) (int64, error) {
+func (s *Audit) CountPending(ctx context.Context) (_ int64, err error) {
+	defer wrapErr(&err, "sqlstore.Audit.CountPending", "")
 	var n int64
-	err := s.db.queryRow(ctx, "SELECT count(*) FROM audit_entries WHERE tree_index IS NULL").Scan(&n)
+	err = s.db.queryRow(ctx, "SELECT count(*) FROM audit_entries WHERE tree_index IS NULL").Scan(&n)
 	return n, err
 }
 
-func (s *Audit) Sequence(ctx context.Context, ids []int64, first int64) error {
+func (s *Audit) Sequence(ctx context.Context, ids []int64, first int64) (err error) {
+	defer wrapErr(&err, "sqlstore.Audit.Sequence", first)
 	// Ids are mostly consecutive (always on SQLite, which has one writer), so each run of
 	// consecutive ids is placed by one UPDATE. No other entry can have an id inside a
 	// run, so none can slip in, even one committed since the ids were read.
@@ -109,7 +113,8 @@ func (s *Audit) Sequence(ctx context.Context, ids []int64, first int64) error {
 	return nil
 }
 
-func (s *Audit) ReadTiles(ctx context.Context, tiles []tlog.Tile) ([][]byte, error) {
+func (s *Audit) ReadTiles(ctx context.Context, tiles []tlog.Tile) (_ [][]byte, err error) {
+	defer wrapErr(&err, "sqlstore.Audit.ReadTiles", "")
 	type key struct {
 		level int
 		n     int64
@@ -150,7 +155,8 @@ func (s *Audit) ReadTiles(ctx context.Context, tiles []tlog.Tile) ([][]byte, err
 // tileChunk is how many tiles one INSERT writes: 3 parameters each.
 const tileChunk = 500
 
-func (s *Audit) WriteTiles(ctx context.Context, tiles []tlog.Tile, data [][]byte) error {
+func (s *Audit) WriteTiles(ctx context.Context, tiles []tlog.Tile, data [][]byte) (err error) {
+	defer wrapErr(&err, "sqlstore.Audit.WriteTiles", "")
 	args := make([]any, 0, 3*min(len(tiles), tileChunk))
 	for start := 0; start < len(tiles); start += tileChunk {
 		end := min(start+tileChunk, len(tiles))
@@ -167,7 +173,8 @@ func (s *Audit) WriteTiles(ctx context.Context, tiles []tlog.Tile, data [][]byte
 	return nil
 }
 
-func (s *Audit) ScanTiles(ctx context.Context, level int, from int64, limit int) ([]audit.StoredTile, error) {
+func (s *Audit) ScanTiles(ctx context.Context, level int, from int64, limit int) (_ []audit.StoredTile, err error) {
+	defer wrapErr(&err, "sqlstore.Audit.ScanTiles", "")
 	rows, err := s.db.query(ctx, "SELECT n, hashes FROM audit_tiles WHERE level = ? AND n >= ? ORDER BY n LIMIT ?", level, from, limit)
 	if err != nil {
 		return nil, err
@@ -184,8 +191,9 @@ func (s *Audit) ScanTiles(ctx context.Context, level int, from int64, limit int)
 	return out, rows.Err()
 }
 
-func (s *Audit) AddCheckpoint(ctx context.Context, c *audit.Checkpoint) error {
-	_, err := s.db.exec(ctx, "INSERT INTO audit_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)",
+func (s *Audit) AddCheckpoint(ctx context.Context, c *audit.Checkpoint) (err error) {
+	defer wrapErr(&err, "sqlstore.Audit.AddCheckpoint", c.Size)
+	_, err = s.db.exec(ctx, "INSERT INTO audit_checkpoints (size, root, note, created_at) VALUES (?, ?, ?, ?)",
 		c.Size, c.Root[:], c.Note, nanos(c.Time))
 	return err
 }
@@ -207,7 +215,8 @@ func scanCheckpoint(scan func(...any) error) (*audit.Checkpoint, error) {
 	return &c, nil
 }
 
-func (s *Audit) LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error) {
+func (s *Audit) LatestCheckpoint(ctx context.Context) (_ *audit.Checkpoint, err error) {
+	defer wrapErr(&err, "sqlstore.Audit.LatestCheckpoint", "")
 	row := s.db.queryRow(ctx, "SELECT "+checkpointCols+" FROM audit_checkpoints ORDER BY size DESC LIMIT 1")
 	c, err := scanCheckpoint(row.Scan)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -216,7 +225,8 @@ func (s *Audit) LatestCheckpoint(ctx context.Context) (*audit.Checkpoint, error)
 	return c, err
 }
 
-func (s *Audit) Checkpoints(ctx context.Context, after int64, limit int) ([]*audit.Checkpoint, error) {
+func (s *Audit) Checkpoints(ctx context.Context, after int64, limit int) (_ []*audit.Checkpoint, err error) {
+	defer wrapErr(&err, "sqlstore.Audit.Checkpoints", after)
 	rows, err := s.db.query(ctx, "SELECT "+checkpointCols+" FROM audit_checkpoints WHERE size > ? ORDER BY size LIMIT ?", after, limit)
 	if err != nil {
 		return nil, err
@@ -233,7 +243,8 @@ func (s *Audit) Checkpoints(ctx context.Context, after int64, limit int) ([]*aud
 	return out, rows.Err()
 }
 
-func (s *Audit) Entries(ctx context.Context, f audit.Filter) ([]audit.Row, error) {
+func (s *Audit) Entries(ctx context.Context, f audit.Filter) (_ []audit.Row, err error) {
+	defer wrapErr(&err, "sqlstore.Audit.Entries", f.Subject)
 	if f.Subject == "" && f.Actor == "" {
 		return s.queryRows(ctx, "SELECT "+rowCols+" FROM audit_entries WHERE tree_index >= ? AND tree_index < ? ORDER BY tree_index LIMIT ?",
 			f.Start, f.Before, f.Limit)
@@ -251,16 +262,18 @@ func (s *Audit) Entries(ctx context.Context, f audit.Filter) ([]audit.Row, error
 	return s.queryRows(ctx, q+" ORDER BY id LIMIT ?", append(args, f.Limit)...)
 }
 
-func (s *Audit) VerifierKey(ctx context.Context) (string, error) {
+func (s *Audit) VerifierKey(ctx context.Context) (_ string, err error) {
+	defer wrapErr(&err, "sqlstore.Audit.VerifierKey", "")
 	var vkey string
-	err := s.db.queryRow(ctx, "SELECT verifier_key FROM audit_log WHERE id = 1").Scan(&vkey)
+	err = s.db.queryRow(ctx, "SELECT verifier_key FROM audit_log WHERE id = 1").Scan(&vkey)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", errs.E(errs.NotFound, "the audit log has no signing key yet: start steward serve once")
 	}
 	return vkey, err
 }
 
-func (s *Audit) SetVerifierKey(ctx context.Context, vkey string) error {
-	_, err := s.db.exec(ctx, "INSERT INTO audit_log (id, verifier_key) VALUES (1, ?)", vkey)
+func (s *Audit) SetVerifierKey(ctx context.Context, vkey string) (err error) {
+	defer wrapErr(&err, "sqlstore.Audit.SetVerifierKey", "")
+	_, err = s.db.exec(ctx, "INSERT INTO audit_log (id, verifier_key) VALUES (1, ?)", vkey)
 	return err
 }

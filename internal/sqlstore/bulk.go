@@ -19,22 +19,24 @@ func (db *DB) BulkActions() *BulkActions { return &BulkActions{db} }
 
 var _ bulk.Store = (*BulkActions)(nil)
 
-func (s *BulkActions) Insert(ctx context.Context, a *bulk.Action) error {
+func (s *BulkActions) Insert(ctx context.Context, a *bulk.Action) (err error) {
+	defer wrapErr(&err, "sqlstore.BulkActions.Insert", a.ID)
 	body, err := json.Marshal(a)
 	if err != nil {
 		return err
 	}
 	_, err = s.db.exec(ctx, "INSERT INTO bulk_actions (id, state, version, body, created_at) VALUES (?, ?, ?, ?, ?)",
 		a.ID, string(a.State), a.Version, string(body), nanos(a.CreatedAt))
-	if s.db.d.unique(err) {
+	if errs.CodeOf(err) == errs.Conflict {
 		return errs.E(errs.Conflict, "bulk action %s exists already", a.ID)
 	}
 	return err
 }
 
-func (s *BulkActions) Get(ctx context.Context, id string) (*bulk.Action, error) {
+func (s *BulkActions) Get(ctx context.Context, id string) (_ *bulk.Action, err error) {
+	defer wrapErr(&err, "sqlstore.BulkActions.Get", id)
 	var body string
-	err := s.db.queryRow(ctx, "SELECT body FROM bulk_actions WHERE id = ?", id).Scan(&body)
+	err = s.db.queryRow(ctx, "SELECT body FROM bulk_actions WHERE id = ?", id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "bulk action %s not found", id)
 	}
@@ -48,7 +50,8 @@ func (s *BulkActions) Get(ctx context.Context, id string) (*bulk.Action, error) 
 	return &a, nil
 }
 
-func (s *BulkActions) Update(ctx context.Context, a *bulk.Action) error {
+func (s *BulkActions) Update(ctx context.Context, a *bulk.Action) (err error) {
+	defer wrapErr(&err, "sqlstore.BulkActions.Update", a.ID)
 	body, err := json.Marshal(a)
 	if err != nil {
 		return err
@@ -67,7 +70,8 @@ func (s *BulkActions) Update(ctx context.Context, a *bulk.Action) error {
 	return nil
 }
 
-func (s *BulkActions) Active(ctx context.Context, states ...bulk.State) ([]string, error) {
+func (s *BulkActions) Active(ctx context.Context, states ...bulk.State) (_ []string, err error) {
+	defer wrapErr(&err, "sqlstore.BulkActions.Active", "")
 	if len(states) == 0 {
 		return nil, nil
 	}
@@ -95,7 +99,8 @@ func (s *BulkActions) Active(ctx context.Context, states ...bulk.State) ([]strin
 // both databases' limits on bound parameters.
 const targetChunk = 1000
 
-func (s *BulkActions) AddTargets(ctx context.Context, action string, ts []bulk.Target) error {
+func (s *BulkActions) AddTargets(ctx context.Context, action string, ts []bulk.Target) (err error) {
+	defer wrapErr(&err, "sqlstore.BulkActions.AddTargets", action)
 	args := make([]any, 0, 4*min(len(ts), targetChunk))
 	for start := 0; start < len(ts); start += targetChunk {
 		chunk := ts[start:min(start+targetChunk, len(ts))]
@@ -110,7 +115,8 @@ func (s *BulkActions) AddTargets(ctx context.Context, action string, ts []bulk.T
 	return nil
 }
 
-func (s *BulkActions) Targets(ctx context.Context, action string, after, upto int64, limit int) ([]bulk.Target, error) {
+func (s *BulkActions) Targets(ctx context.Context, action string, after, upto int64, limit int) (_ []bulk.Target, err error) {
+	defer wrapErr(&err, "sqlstore.BulkActions.Targets", action)
 	rows, err := s.db.query(ctx, "SELECT ord, account, sanction FROM bulk_targets WHERE action = ? AND ord > ? AND ord <= ? ORDER BY ord LIMIT ?",
 		action, after, upto, limit)
 	if err != nil {

@@ -10,7 +10,8 @@ import (
 
 var _ enforce.ManyStore = (*Sanctions)(nil)
 
-func (s *Sanctions) NextSeqs(ctx context.Context, n int) (int64, error) {
+func (s *Sanctions) NextSeqs(ctx context.Context, n int) (_ int64, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.NextSeqs", "")
 	if _, err := s.db.writer(ctx); err != nil {
 		return 0, err
 	}
@@ -18,10 +19,8 @@ func (s *Sanctions) NextSeqs(ctx context.Context, n int) (int64, error) {
 	if err := s.db.queryRow(ctx, "UPDATE sanction_seq SET n = n + ? RETURNING n", n).Scan(&last); err != nil {
 		return 0, fmt.Errorf("next sanction sequence: %w", err)
 	}
-	if s.db.d.name == "postgres" {
-		if _, err := s.db.exec(ctx, "SELECT pg_notify('"+sanctionsChannel+"', '')"); err != nil {
-			return 0, err
-		}
+	if err := s.db.signal(ctx, sanctionsChannel); err != nil {
+		return 0, err
 	}
 	return last - int64(n) + 1, nil
 }
@@ -30,13 +29,14 @@ func (s *Sanctions) NextSeqs(ctx context.Context, n int) (int64, error) {
 // under both databases' limits on bound parameters.
 const sanctionChunk = 500
 
-func (s *Sanctions) InsertMany(ctx context.Context, sns []*enforce.Sanction, first int64) error {
+func (s *Sanctions) InsertMany(ctx context.Context, sns []*enforce.Sanction, first int64) (err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.InsertMany", "")
 	seqs := make([]int64, len(sns))
 	for i := range seqs {
 		seqs[i] = first + int64(i)
 	}
-	err := s.writeMany(ctx, sns, seqs, "")
-	if s.db.d.unique(err) {
+	err = s.writeMany(ctx, sns, seqs, "")
+	if errs.CodeOf(err) == errs.Conflict {
 		return errs.E(errs.Conflict, "a sanction of the batch exists already")
 	}
 	return err
@@ -44,7 +44,8 @@ func (s *Sanctions) InsertMany(ctx context.Context, sns []*enforce.Sanction, fir
 
 // UpdateMany writes the rows as an upsert, one statement per chunk: the rows exist, so
 // each is an update.
-func (s *Sanctions) UpdateMany(ctx context.Context, sns []*enforce.Sanction, seqs []int64) error {
+func (s *Sanctions) UpdateMany(ctx context.Context, sns []*enforce.Sanction, seqs []int64) (err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.UpdateMany", "")
 	return s.writeMany(ctx, sns, seqs, ` ON CONFLICT (id) DO UPDATE SET account = excluded.account, kind = excluded.kind,
 		services = excluded.services, capabilities = excluded.capabilities, start_at = excluded.start_at,
 		end_at = excluded.end_at, lifted_at = excluded.lifted_at, reason_code = excluded.reason_code,
@@ -73,9 +74,10 @@ func (s *Sanctions) writeMany(ctx context.Context, sns []*enforce.Sanction, seqs
 	return nil
 }
 
-func (s *Sanctions) GetMany(ctx context.Context, ids []string) (map[string]*enforce.Sanction, error) {
+func (s *Sanctions) GetMany(ctx context.Context, ids []string) (_ map[string]*enforce.Sanction, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.GetMany", "")
 	out := make(map[string]*enforce.Sanction, len(ids))
-	err := s.db.queryIn(ctx, "SELECT body FROM sanctions WHERE id IN (%s)", ids, func(scan func(...any) error) error {
+	err = s.db.queryIn(ctx, "SELECT body FROM sanctions WHERE id IN (%s)", ids, func(scan func(...any) error) error {
 		var body string
 		if err := scan(&body); err != nil {
 			return err

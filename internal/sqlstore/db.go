@@ -43,8 +43,8 @@ type DB struct {
 	w   *sql.DB // writes: one connection on SQLite, so BEGIN never waits on a lock
 	r   *sql.DB // reads; the same pool as w on PostgreSQL
 	log *slog.Logger
-	// SQLite only: write statements prepared on the one write connection, and those
-	// seen but not prepared yet (see prepareWrites).
+	// Where the dialect preparesWrites (SQLite): write statements prepared on the one
+	// write connection, and those seen but not prepared yet (see prepareWrites).
 	stmts, unprepared sync.Map
 	long              atomic.Int64 // statements over 4 KiB marked for preparing
 	ops               chan *op
@@ -227,7 +227,7 @@ func (db *DB) commitLoop() {
 		select {
 		case o := <-db.ops:
 			db.commitBatch(o)
-			if db.d.name == "sqlite" {
+			if db.d.preparesWrites {
 				db.prepareWrites()
 			}
 		case <-db.stop:
@@ -385,18 +385,25 @@ func (db *DB) exec(ctx context.Context, q string, args ...any) (sql.Result, erro
 	return db.execTx(ctx, tx, q, args...)
 }
 
-func (db *DB) execTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (sql.Result, error) {
+// execTx runs q in tx. It is where every write of a store passes, so it is where a
+// unique-constraint violation becomes an errs.Conflict (see DB.clash).
+func (db *DB) execTx(ctx context.Context, tx *sql.Tx, q string, args ...any) (res sql.Result, err error) {
 	if st := db.stmtIn(ctx, tx, q); st != nil {
-		return st.ExecContext(ctx, args...)
+		res, err = st.ExecContext(ctx, args...)
+	} else {
+		res, err = tx.ExecContext(ctx, db.d.rebind(q), args...)
 	}
-	return tx.ExecContext(ctx, db.d.rebind(q), args...)
+	if err != nil && db.d.unique(err) {
+		err = db.clash(err)
+	}
+	return res, err
 }
 
 // stmtIn returns q as a statement of tx prepared once on SQLite's write connection, or
 // nil when it is not prepared yet (it will be, after this transaction; see
-// prepareWrites) or the database is PostgreSQL.
+// prepareWrites) or the dialect leaves preparing to the driver.
 func (db *DB) stmtIn(ctx context.Context, tx *sql.Tx, q string) *sql.Stmt {
-	if db.d.name != "sqlite" {
+	if !db.d.preparesWrites {
 		return nil
 	}
 	if st, ok := db.stmts.Load(q); ok {

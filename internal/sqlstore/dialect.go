@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"strings"
@@ -12,10 +13,11 @@ import (
 )
 
 // dialect is everything that differs between SQLite and PostgreSQL. Queries are written
-// once with ? placeholders and SQLite's spelling of DDL.
+// once with ? placeholders and SQLite's spelling of DDL; stores ask for a capability by
+// name, never for the dialect's name.
 type dialect struct {
-	name       string
-	committers int // goroutines committing writes (see DB.commitLoop)
+	name       string // "sqlite" or "postgres", for logs (DB.Dialect) only
+	committers int    // goroutines committing writes (see DB.commitLoop)
 	// groups says whether a committer runs many callers' transactions in one database
 	// transaction (SQLite, whose one writer would otherwise sync once per write). On
 	// PostgreSQL each runs in its own: concurrent commits already share a WAL flush, and
@@ -28,6 +30,28 @@ type dialect struct {
 	// retryable reports whether err is a conflict with a concurrent transaction, so
 	// running the transaction again may succeed.
 	retryable func(err error) bool
+	// clashed names the table and the key columns ("action, ord") a unique-constraint
+	// violation clashed on, each "" when the driver does not say.
+	clashed func(err error) (table, key string)
+
+	// signals says whether the database has LISTEN/NOTIFY, so other processes learn of a
+	// change as it commits (see DB.signal and Sanctions.Watch). SQLite serves one process.
+	signals bool
+	// lockSQL takes an exclusive lock held until the transaction ends, keyed by its one
+	// parameter, so concurrent processes take turns (Audit.LockTree, DB.migrate). Empty on
+	// SQLite, where the single writer already excludes every other transaction.
+	lockSQL string
+	// forUpdate ends a SELECT that locks the rows it reads until the transaction ends:
+	// " FOR UPDATE" on PostgreSQL, "" on SQLite, whose writer holds the whole database.
+	// Nothing uses it yet: the coming ledger's balance checks will.
+	forUpdate string
+	// rowidScans says whether a full scan of a table reads it fastest in rowid order,
+	// split by rowid ranges (SQLite), rather than split at sampled IDs (PostgreSQL).
+	rowidScans bool
+	// preparesWrites says whether the DB prepares write statements itself on the one
+	// write connection (SQLite; see DB.prepareWrites). pgx caches prepared statements by
+	// itself.
+	preparesWrites bool
 }
 
 var sqliteDialect = dialect{
@@ -44,6 +68,31 @@ var sqliteDialect = dialect{
 		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	},
 	retryable: func(error) bool { return false }, // one writer: no conflicts
+	clashed: func(err error) (table, key string) {
+		// "constraint failed: UNIQUE constraint failed: bulk_targets.action, bulk_targets.ord (1555)"
+		var e *sqlite.Error
+		if !errors.As(err, &e) {
+			return "", ""
+		}
+		const failed = "constraint failed: "
+		msg := e.Error()
+		at := strings.LastIndex(msg, failed)
+		if at < 0 {
+			return "", ""
+		}
+		cols, _, _ := strings.Cut(msg[at+len(failed):], " (")
+		names := strings.Split(cols, ", ")
+		for i, c := range names {
+			t, name, ok := strings.Cut(c, ".")
+			if !ok || (table != "" && t != table) {
+				return "", ""
+			}
+			table, names[i] = t, name
+		}
+		return table, strings.Join(names, ", ")
+	},
+	rowidScans:     true,
+	preparesWrites: true,
 }
 
 var postgresDialect = dialect{
@@ -62,6 +111,19 @@ var postgresDialect = dialect{
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001") // deadlock, serialization
 	},
+	clashed: func(err error) (table, key string) {
+		// Detail: "Key (action, ord)=(0193…, 7) already exists."
+		var e *pgconn.PgError
+		if !errors.As(err, &e) {
+			return "", ""
+		}
+		_, cols, _ := strings.Cut(e.Detail, "Key (")
+		cols, _, _ = strings.Cut(cols, ")=")
+		return e.TableName, cols
+	},
+	signals:   true,
+	lockSQL:   "SELECT pg_advisory_xact_lock(?)",
+	forUpdate: " FOR UPDATE",
 }
 
 var rebound sync.Map // query with ? → query with $n
@@ -88,4 +150,15 @@ func cachedRebind(q string) string {
 		rebound.Store(q, s)
 	}
 	return s
+}
+
+// signal tells the processes listening on channel that something changed, once the
+// transaction in ctx commits; repeats within one transaction are folded into one. Where
+// the dialect has no signals it does nothing: SQLite serves one process.
+func (db *DB) signal(ctx context.Context, channel string) error {
+	if !db.d.signals {
+		return nil
+	}
+	_, err := db.exec(ctx, "SELECT pg_notify(?, '')", channel)
+	return err
 }

@@ -24,10 +24,11 @@ var (
 	_ enforce.Feed  = (*Sanctions)(nil)
 )
 
-// sanctionsChannel is the PostgreSQL notification channel of sanction changes.
+// sanctionsChannel is the channel DB.signal tells of sanction changes, and Watch listens on.
 const sanctionsChannel = "steward_sanctions"
 
-func (s *Sanctions) NextSeq(ctx context.Context) (int64, error) {
+func (s *Sanctions) NextSeq(ctx context.Context) (_ int64, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.NextSeq", "")
 	if _, err := s.db.writer(ctx); err != nil {
 		return 0, err
 	}
@@ -35,11 +36,8 @@ func (s *Sanctions) NextSeq(ctx context.Context) (int64, error) {
 	if err := s.db.queryRow(ctx, "UPDATE sanction_seq SET n = n + 1 RETURNING n").Scan(&n); err != nil {
 		return 0, fmt.Errorf("next sanction sequence: %w", err)
 	}
-	if s.db.d.name == "postgres" {
-		// Delivered when the transaction commits; repeats within it are folded.
-		if _, err := s.db.exec(ctx, "SELECT pg_notify('"+sanctionsChannel+"', '')"); err != nil {
-			return 0, err
-		}
+	if err := s.db.signal(ctx, sanctionsChannel); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
@@ -66,20 +64,22 @@ func sanctionRow(sn *enforce.Sanction, seq int64) ([]any, error) {
 		nanos(sn.Start), end, lifted, sn.ReasonCode, sn.Policy, string(sn.Source), strikeUntil, withdrawn, seq, string(body)}, nil
 }
 
-func (s *Sanctions) Insert(ctx context.Context, sn *enforce.Sanction, seq int64) error {
+func (s *Sanctions) Insert(ctx context.Context, sn *enforce.Sanction, seq int64) (err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.Insert", sn.ID)
 	row, err := sanctionRow(sn, seq)
 	if err != nil {
 		return err
 	}
 	_, err = s.db.exec(ctx, `INSERT INTO sanctions (id, account, kind, services, capabilities, start_at, end_at, lifted_at,
 		reason_code, policy, source, strike_until, strike_withdrawn, seq, body) VALUES `+placeholders(1, 15), append([]any{sn.ID}, row...)...)
-	if s.db.d.unique(err) {
+	if errs.CodeOf(err) == errs.Conflict {
 		return errs.E(errs.Conflict, "sanction %s exists already", sn.ID)
 	}
 	return err
 }
 
-func (s *Sanctions) Update(ctx context.Context, sn *enforce.Sanction, seq int64) error {
+func (s *Sanctions) Update(ctx context.Context, sn *enforce.Sanction, seq int64) (err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.Update", sn.ID)
 	row, err := sanctionRow(sn, seq)
 	if err != nil {
 		return err
@@ -96,9 +96,10 @@ func (s *Sanctions) Update(ctx context.Context, sn *enforce.Sanction, seq int64)
 	return nil
 }
 
-func (s *Sanctions) Get(ctx context.Context, id string) (*enforce.Sanction, error) {
+func (s *Sanctions) Get(ctx context.Context, id string) (_ *enforce.Sanction, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.Get", id)
 	var body string
-	err := s.db.queryRow(ctx, "SELECT body FROM sanctions WHERE id = ?", id).Scan(&body)
+	err = s.db.queryRow(ctx, "SELECT body FROM sanctions WHERE id = ?", id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "sanction %s not found", id)
 	}
@@ -116,7 +117,8 @@ func decodeSanction(body string) (*enforce.Sanction, error) {
 	return &sn, nil
 }
 
-func (s *Sanctions) List(ctx context.Context, account, after string, limit int) ([]*enforce.Sanction, error) {
+func (s *Sanctions) List(ctx context.Context, account, after string, limit int) (_ []*enforce.Sanction, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.List", account)
 	q, args := newestFirst("SELECT body FROM sanctions WHERE account = ?", []any{account}, after, limit)
 	return collect(ctx, s.db, func(scan func(...any) error) (*enforce.Sanction, error) {
 		var body string
@@ -127,14 +129,16 @@ func (s *Sanctions) List(ctx context.Context, account, after string, limit int) 
 	}, q, args...)
 }
 
-func (s *Sanctions) CountStrikes(ctx context.Context, account, policy string, t time.Time) (int, error) {
+func (s *Sanctions) CountStrikes(ctx context.Context, account, policy string, t time.Time) (_ int, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.CountStrikes", account)
 	var n int
-	err := s.db.queryRow(ctx, `SELECT count(*) FROM sanctions WHERE account = ? AND policy = ? AND source = ?
+	err = s.db.queryRow(ctx, `SELECT count(*) FROM sanctions WHERE account = ? AND policy = ? AND source = ?
 		AND strike_withdrawn = ? AND strike_until > ?`, account, policy, string(enforce.FromStrike), false, nanos(t)).Scan(&n)
 	return n, err
 }
 
-func (s *Sanctions) PutPolicy(ctx context.Context, p *enforce.Policy) (bool, error) {
+func (s *Sanctions) PutPolicy(ctx context.Context, p *enforce.Policy) (_ bool, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.PutPolicy", p.ID)
 	body, err := json.Marshal(p)
 	if err != nil {
 		return false, err
@@ -151,9 +155,10 @@ func (s *Sanctions) PutPolicy(ctx context.Context, p *enforce.Policy) (bool, err
 	return false, err
 }
 
-func (s *Sanctions) GetPolicy(ctx context.Context, id string) (*enforce.Policy, error) {
+func (s *Sanctions) GetPolicy(ctx context.Context, id string) (_ *enforce.Policy, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.GetPolicy", id)
 	var body string
-	err := s.db.queryRow(ctx, "SELECT body FROM sanction_policies WHERE id = ?", id).Scan(&body)
+	err = s.db.queryRow(ctx, "SELECT body FROM sanction_policies WHERE id = ?", id).Scan(&body)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "policy %q not found", id)
 	}

@@ -74,7 +74,8 @@ func (sc *entryScanner) scan(rows *sql.Rows) (enforce.Entry, error) {
 	return e, nil
 }
 
-func (s *Sanctions) Active(ctx context.Context, t time.Time, add func(enforce.Entry)) (int64, error) {
+func (s *Sanctions) Active(ctx context.Context, t time.Time, add func(enforce.Entry)) (_ int64, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.Active", "")
 	// The sequence first: whatever changes after it is read is in the feed after it.
 	var seq int64
 	if err := s.db.queryRow(ctx, "SELECT n FROM sanction_seq").Scan(&seq); err != nil {
@@ -97,7 +98,8 @@ func (s *Sanctions) Active(ctx context.Context, t time.Time, add func(enforce.En
 	return seq, rows.Err()
 }
 
-func (s *Sanctions) Changes(ctx context.Context, after int64, limit int) ([]enforce.Entry, error) {
+func (s *Sanctions) Changes(ctx context.Context, after int64, limit int) (_ []enforce.Entry, err error) {
+	defer wrapErr(&err, "sqlstore.Sanctions.Changes", after)
 	rows, err := s.db.query(ctx, "SELECT "+entryCols+" FROM sanctions WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, err
@@ -115,10 +117,11 @@ func (s *Sanctions) Changes(ctx context.Context, after int64, limit int) ([]enfo
 	return out, rows.Err()
 }
 
-// Watch listens for sanction changes on PostgreSQL, holding one connection of the pool
-// until ctx ends, and reconnecting after a failure. SQLite has one process: nil.
+// Watch listens for sanction changes where the dialect has signals (PostgreSQL), holding
+// one connection of the pool until ctx ends, and reconnecting after a failure. Without
+// signals (SQLite, one process): nil.
 func (s *Sanctions) Watch(ctx context.Context) <-chan struct{} {
-	if s.db.d.name != "postgres" {
+	if !s.db.d.signals {
 		return nil
 	}
 	wake := make(chan struct{}, 1)

@@ -55,8 +55,8 @@ type MigrationStatus struct {
 }
 
 // migrate applies every migration the database lacks, each in its own transaction with
-// its version row, so running it again changes nothing. On PostgreSQL an advisory lock
-// makes concurrent starts take turns.
+// its version row, so running it again changes nothing. Where the dialect has a
+// transaction lock (PostgreSQL), migrationLock makes concurrent starts take turns.
 func (db *DB) migrate(ctx context.Context) error {
 	_, err := db.Migrate(ctx)
 	return err
@@ -82,14 +82,17 @@ func (db *DB) Migrate(ctx context.Context) (MigrationStatus, error) {
 	return st, nil
 }
 
+// migrationLock is the key of the lock that makes migrations take turns.
+const migrationLock = 7302741
+
 func (db *DB) applyMigration(ctx context.Context, m migration) (applied bool, err error) {
 	tx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
 	defer tx.Rollback()
-	if db.d.name == "postgres" {
-		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7302741)"); err != nil {
+	if db.d.lockSQL != "" {
+		if _, err := tx.ExecContext(ctx, db.d.rebind(db.d.lockSQL), migrationLock); err != nil {
 			return false, err
 		}
 	}

@@ -19,7 +19,8 @@ var _ notify.Store = (*Notices)(nil)
 // both databases' limits on bound parameters.
 const noticeChunk = 500
 
-func (s *Notices) Insert(ctx context.Context, ns ...*notify.Notice) error {
+func (s *Notices) Insert(ctx context.Context, ns ...*notify.Notice) (err error) {
+	defer wrapErr(&err, "sqlstore.Notices.Insert", "")
 	args := make([]any, 0, 8*min(len(ns), noticeChunk))
 	for start := 0; start < len(ns); start += noticeChunk {
 		chunk := ns[start:min(start+noticeChunk, len(ns))]
@@ -35,7 +36,8 @@ func (s *Notices) Insert(ctx context.Context, ns ...*notify.Notice) error {
 	return nil
 }
 
-func (s *Notices) List(ctx context.Context, account, after string, limit int) ([]*notify.Notice, error) {
+func (s *Notices) List(ctx context.Context, account, after string, limit int) (_ []*notify.Notice, err error) {
+	defer wrapErr(&err, "sqlstore.Notices.List", account)
 	q, args := newestFirst("SELECT id, account, event, sanction, locale, subject, body, created_at FROM notices WHERE account = ?",
 		[]any{account}, after, limit)
 	return collect(ctx, s.db, func(scan func(...any) error) (*notify.Notice, error) {

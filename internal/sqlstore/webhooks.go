@@ -19,7 +19,8 @@ func (db *DB) Webhooks() *Webhooks { return &Webhooks{db} }
 
 var _ notify.WebhookStore = (*Webhooks)(nil)
 
-func (s *Webhooks) Enqueue(ctx context.Context, events ...*notify.Event) error {
+func (s *Webhooks) Enqueue(ctx context.Context, events ...*notify.Event) (err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Enqueue", "")
 	if len(events) == 0 {
 		return nil
 	}
@@ -37,11 +38,12 @@ func (s *Webhooks) Enqueue(ctx context.Context, events ...*notify.Event) error {
 		e.Seq = first + int64(i)
 		args = append(args, e.Seq, e.ID, e.Type, e.Account, nanos(e.Time), string(e.Data))
 	}
-	_, err := s.db.exec(ctx, "INSERT INTO outbox (seq, id, type, account, time, data) VALUES "+placeholders(len(events), 6), args...)
+	_, err = s.db.exec(ctx, "INSERT INTO outbox (seq, id, type, account, time, data) VALUES "+placeholders(len(events), 6), args...)
 	return err
 }
 
-func (s *Webhooks) Subscribed(ctx context.Context) (map[string]bool, error) {
+func (s *Webhooks) Subscribed(ctx context.Context) (_ map[string]bool, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Subscribed", "")
 	if _, err := s.db.writer(ctx); err == nil {
 		// Hold the sequence row as Enqueue and PutWebhook do: a webhook created or
 		// changed concurrently is either seen here or starts after this transaction.
@@ -67,7 +69,8 @@ func (s *Webhooks) Subscribed(ctx context.Context) (map[string]bool, error) {
 	return out, rows.Err()
 }
 
-func (s *Webhooks) PutWebhook(ctx context.Context, w *notify.Webhook) (bool, error) {
+func (s *Webhooks) PutWebhook(ctx context.Context, w *notify.Webhook) (_ bool, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.PutWebhook", w.Name)
 	// A new webhook starts at the end of the outbox: it receives events from now on. The
 	// sequence row stays locked until commit, so a transaction deciding what to enqueue
 	// (Subscribed) runs wholly before or after this one.
@@ -103,7 +106,8 @@ func scanWebhook(scan func(...any) error) (*notify.Webhook, error) {
 	return &w, nil
 }
 
-func (s *Webhooks) GetWebhook(ctx context.Context, name string) (*notify.Webhook, error) {
+func (s *Webhooks) GetWebhook(ctx context.Context, name string) (_ *notify.Webhook, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.GetWebhook", name)
 	w, err := scanWebhook(s.db.queryRow(ctx, "SELECT "+webhookCols+" FROM webhooks WHERE name = ?", name).Scan)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errs.E(errs.NotFound, "webhook %q not found", name)
@@ -111,7 +115,8 @@ func (s *Webhooks) GetWebhook(ctx context.Context, name string) (*notify.Webhook
 	return w, err
 }
 
-func (s *Webhooks) Webhooks(ctx context.Context) ([]*notify.Webhook, error) {
+func (s *Webhooks) Webhooks(ctx context.Context) (_ []*notify.Webhook, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Webhooks", "")
 	rows, err := s.db.query(ctx, "SELECT "+webhookCols+" FROM webhooks ORDER BY name")
 	if err != nil {
 		return nil, err
@@ -128,7 +133,8 @@ func (s *Webhooks) Webhooks(ctx context.Context) ([]*notify.Webhook, error) {
 	return out, rows.Err()
 }
 
-func (s *Webhooks) Lease(ctx context.Context, name, owner string, now, until time.Time) (int64, bool, error) {
+func (s *Webhooks) Lease(ctx context.Context, name, owner string, now, until time.Time) (_ int64, _ bool, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Lease", name)
 	res, err := s.db.exec(ctx, "UPDATE webhooks SET lease_owner = ?, lease_until = ? WHERE name = ? AND (lease_owner = ? OR lease_until < ?)",
 		owner, nanos(until), name, owner, nanos(now))
 	if err != nil {
@@ -142,7 +148,8 @@ func (s *Webhooks) Lease(ctx context.Context, name, owner string, now, until tim
 	return cursor, err == nil, err
 }
 
-func (s *Webhooks) Pending(ctx context.Context, after int64, limit int) ([]*notify.Event, error) {
+func (s *Webhooks) Pending(ctx context.Context, after int64, limit int) (_ []*notify.Event, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Pending", after)
 	rows, err := s.db.query(ctx, "SELECT seq, id, type, account, time, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
 	if err != nil {
 		return nil, err
@@ -162,8 +169,9 @@ func (s *Webhooks) Pending(ctx context.Context, after int64, limit int) ([]*noti
 	return out, rows.Err()
 }
 
-func (s *Webhooks) Record(ctx context.Context, owner string, d *notify.Delivery, cursor int64) error {
-	_, err := s.db.exec(ctx, `INSERT INTO webhook_deliveries (id, webhook, event, event_type, account, attempt, status, error, outcome, at, duration_us)
+func (s *Webhooks) Record(ctx context.Context, owner string, d *notify.Delivery, cursor int64) (err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Record", d.ID)
+	_, err = s.db.exec(ctx, `INSERT INTO webhook_deliveries (id, webhook, event, event_type, account, attempt, status, error, outcome, at, duration_us)
 		VALUES `+placeholders(1, 11), d.ID, d.Webhook, d.Event, d.EventType, d.Account, d.Attempt, d.Status, d.Error, d.Outcome,
 		nanos(d.At), d.Duration.Microseconds())
 	if err != nil || cursor <= 0 {
@@ -172,12 +180,14 @@ func (s *Webhooks) Record(ctx context.Context, owner string, d *notify.Delivery,
 	return s.Advance(ctx, d.Webhook, owner, cursor)
 }
 
-func (s *Webhooks) Advance(ctx context.Context, name, owner string, cursor int64) error {
-	_, err := s.db.exec(ctx, "UPDATE webhooks SET cursor = ? WHERE name = ? AND lease_owner = ? AND cursor < ?", cursor, name, owner, cursor)
+func (s *Webhooks) Advance(ctx context.Context, name, owner string, cursor int64) (err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Advance", name)
+	_, err = s.db.exec(ctx, "UPDATE webhooks SET cursor = ? WHERE name = ? AND lease_owner = ? AND cursor < ?", cursor, name, owner, cursor)
 	return err
 }
 
-func (s *Webhooks) Deliveries(ctx context.Context, name, after string, limit int) ([]*notify.Delivery, error) {
+func (s *Webhooks) Deliveries(ctx context.Context, name, after string, limit int) (_ []*notify.Delivery, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Deliveries", name)
 	q, args := newestFirst(`SELECT id, webhook, event, event_type, account, attempt, status, error, outcome, at, duration_us
 		FROM webhook_deliveries WHERE webhook = ?`, []any{name}, after, limit)
 	return collect(ctx, s.db, func(scan func(...any) error) (*notify.Delivery, error) {
