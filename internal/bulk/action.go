@@ -11,6 +11,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
 )
@@ -64,23 +65,23 @@ type Progress struct {
 
 // Action is one bulk action.
 type Action struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name"`
-	Criteria      string            `json:"criteria"`
-	Screens       []Screen          `json:"screens"`
-	Sanction      Template          `json:"sanction"`
-	Authority     enforce.Authority `json:"authority"`
-	Notify        bool              `json:"notify"`
-	State         State             `json:"state"`
-	CanaryPercent float64           `json:"canary_percent"`
-	Progress      Progress          `json:"progress"`
-	Resumes       State             `json:"resumes,omitempty"` // paused: the state resume returns to
-	RevertReason  string            `json:"revert_reason,omitempty"`
-	RevertBy      audit.Actor       `json:"revert_by,omitzero"`
-	Author        audit.Actor       `json:"author"`
-	Version       int64             `json:"version"` // bumped on every write; guards concurrent runners
-	CreatedAt     time.Time         `json:"created_at"`
-	UpdatedAt     time.Time         `json:"updated_at"`
+	ID            string              `json:"id"`
+	Name          string              `json:"name"`
+	Criteria      string              `json:"criteria"`
+	Screens       []Screen            `json:"screens"`
+	Sanction      Template            `json:"sanction"`
+	Authority     authority.Authority `json:"authority"`
+	Notify        bool                `json:"notify"`
+	State         State               `json:"state"`
+	CanaryPercent float64             `json:"canary_percent"`
+	Progress      Progress            `json:"progress"`
+	Resumes       State               `json:"resumes,omitempty"` // paused: the state resume returns to
+	RevertReason  string              `json:"revert_reason,omitempty"`
+	RevertBy      audit.Actor         `json:"revert_by,omitzero"`
+	Author        audit.Actor         `json:"author"`
+	Version       int64               `json:"version"` // bumped on every write; guards concurrent runners
+	CreatedAt     time.Time           `json:"created_at"`
+	UpdatedAt     time.Time           `json:"updated_at"`
 }
 
 // Target is one account an execution sanctions, in the order it does so. The sanction's

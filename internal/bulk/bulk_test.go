@@ -12,6 +12,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/bulk/population"
 	"github.com/stewardhq/steward/internal/enforce"
@@ -79,7 +80,7 @@ func sweep() bulk.CreateRequest {
 		Name: "border sweep", Criteria: criteria, Screens: screens,
 		Sanction: bulk.Template{Kind: enforce.Suspend, Scope: enforce.Scope{Services: []string{"pay", "chat"}},
 			Duration: "168h", ReasonCode: "fraud_sweep", Detail: "Accounts used for telecom fraud in the border region."},
-		Authority: enforce.Authority{Kind: enforce.ByLegalOrder, Issuer: "Border PSB", Reference: "2026-001"},
+		Authority: authority.Authority{Kind: authority.LegalOrder, Issuer: "Border PSB", Reference: "2026-001"},
 	}
 }
 
@@ -119,7 +120,7 @@ func seed(t *testing.T, db *sqlstore.DB, p *process, n int) expected {
 			end := now.Add(48 * time.Hour)
 			if _, err := p.enforce.Impose(compliance, &enforce.Sanction{Account: a.ID, Kind: enforce.Suspend,
 				Scope: enforce.Scope{Services: []string{"*"}}, End: &end, ReasonCode: "earlier",
-				Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r1"}}); err != nil {
+				Authority: authority.Authority{Kind: authority.Automated, Rule: "r1"}}); err != nil {
 				t.Fatal(err)
 			}
 			ex.already++
@@ -510,7 +511,7 @@ func TestCreateNamesFieldsAtFault(t *testing.T) {
 	r := sweep()
 	r.Name = ""
 	r.Sanction.Duration = ""
-	r.Authority = enforce.Authority{Kind: enforce.ByLegalOrder}
+	r.Authority = authority.Authority{Kind: authority.LegalOrder}
 	_, err := p.bulk.Create(compliance, r)
 	var e *errs.Error
 	if !asErr(err, &e) {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/txn"
@@ -86,12 +87,12 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 
 // CreateRequest is a new bulk action.
 type CreateRequest struct {
-	Name      string            `json:"name"`
-	Criteria  string            `json:"criteria"`
-	Screens   []Screen          `json:"screens"`
-	Sanction  Template          `json:"sanction"`
-	Authority enforce.Authority `json:"authority"`
-	Notify    *bool             `json:"notify,omitempty"` // default true
+	Name      string              `json:"name"`
+	Criteria  string              `json:"criteria"`
+	Screens   []Screen            `json:"screens"`
+	Sanction  Template            `json:"sanction"`
+	Authority authority.Authority `json:"authority"`
+	Notify    *bool               `json:"notify,omitempty"` // default true
 }
 
 // Create validates and stores a draft action. Returns errs.Invalid naming every field

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/errs"
 )
 
@@ -311,4 +312,4 @@ func (s *Service) Clock() time.Time { return s.now().UTC() }
 
 // MayActOn returns errs.Forbidden unless the actor in ctx may impose or end a sanction
 // on authority a (only compliance, admins and Steward itself act on legal orders).
-func MayActOn(ctx context.Context, a Authority) error { return mayActOn(ctx, a) }
+func MayActOn(ctx context.Context, a authority.Authority) error { return mayActOn(ctx, a) }

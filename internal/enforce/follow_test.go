@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
@@ -74,7 +75,7 @@ func TestTwoProcessesPropagation(t *testing.T) {
 			}
 			for i := range 3 {
 				sn, err := a.svc.Impose(ctx, &enforce.Sanction{Account: "u1", Kind: enforce.Ban, ReasonCode: "fraud",
-					Scope: enforce.Scope{Services: []string{"pay"}}, Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}})
+					Scope: enforce.Scope{Services: []string{"pay"}}, Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/errs"
 )
 
@@ -31,23 +32,6 @@ var Kinds = []Kind{Warning, Restrict, Suspend, Ban}
 type Scope struct {
 	Services     []string `json:"services"`
 	Capabilities []string `json:"capabilities"`
-}
-
-// AuthorityKind says on what grounds a sanction was imposed.
-type AuthorityKind string
-
-const (
-	ByPolicy     AuthorityKind = "policy"      // a platform policy; the sanction names it
-	ByLegalOrder AuthorityKind = "legal_order" // a court or regulator; issuer and reference
-	ByAutomation AuthorityKind = "automated"   // an automated rule; its ID
-)
-
-// Authority is the ground of a sanction.
-type Authority struct {
-	Kind      AuthorityKind `json:"kind"`
-	Issuer    string        `json:"issuer,omitempty"`    // legal_order: who issued it
-	Reference string        `json:"reference,omitempty"` // legal_order: the order's number
-	Rule      string        `json:"rule,omitempty"`      // automated: the rule's ID
 }
 
 // Source is how a sanction came about.
@@ -85,25 +69,25 @@ type Lift struct {
 
 // Sanction is what is denied to one account, for how long, why and on whose authority.
 type Sanction struct {
-	ID         string      `json:"id"`
-	Account    string      `json:"account"`
-	Kind       Kind        `json:"kind"`
-	Scope      Scope       `json:"scope"`
-	Start      time.Time   `json:"start"`
-	End        *time.Time  `json:"end"` // nil: until lifted (always for a ban)
-	ReasonCode string      `json:"reason_code"`
-	Policy     string      `json:"policy,omitempty"`
-	Clause     string      `json:"clause,omitempty"`
-	Detail     string      `json:"detail,omitempty"`
-	Evidence   []string    `json:"evidence"`
-	Authority  Authority   `json:"authority"`
-	Source     Source      `json:"source"`
-	Via        *Via        `json:"via,omitempty"`
-	Strike     *Strike     `json:"strike,omitempty"`
-	Lifted     *Lift       `json:"lifted,omitempty"`
-	Author     audit.Actor `json:"author"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
+	ID         string              `json:"id"`
+	Account    string              `json:"account"`
+	Kind       Kind                `json:"kind"`
+	Scope      Scope               `json:"scope"`
+	Start      time.Time           `json:"start"`
+	End        *time.Time          `json:"end"` // nil: until lifted (always for a ban)
+	ReasonCode string              `json:"reason_code"`
+	Policy     string              `json:"policy,omitempty"`
+	Clause     string              `json:"clause,omitempty"`
+	Detail     string              `json:"detail,omitempty"`
+	Evidence   []string            `json:"evidence"`
+	Authority  authority.Authority `json:"authority"`
+	Source     Source              `json:"source"`
+	Via        *Via                `json:"via,omitempty"`
+	Strike     *Strike             `json:"strike,omitempty"`
+	Lifted     *Lift               `json:"lifted,omitempty"`
+	Author     audit.Actor         `json:"author"`
+	CreatedAt  time.Time           `json:"created_at"`
+	UpdatedAt  time.Time           `json:"updated_at"`
 }
 
 // Until returns when s stops denying: its end or its lift, whichever is first; the
@@ -130,7 +114,7 @@ const (
 	MaxScope    = 64   // services plus capabilities
 	MaxEvidence = 32   // references
 	MaxText     = 4000 // bytes of detail, reasons
-	MaxRef      = 256  // bytes of one evidence reference, issuer, reference, rule
+	MaxRef      = 256  // bytes of one evidence reference, clause
 )
 
 var (
@@ -273,32 +257,8 @@ func validateScope(fs *errs.Fields, kind Kind, sc Scope, prefix string) {
 }
 
 func validateAuthority(fs *errs.Fields, s *Sanction) {
-	a := s.Authority
-	long := func(field, v string) {
-		if len(v) > MaxRef {
-			fs.Add(field, "at most %d bytes", MaxRef)
-		}
-	}
-	long("authority.issuer", a.Issuer)
-	long("authority.reference", a.Reference)
-	long("authority.rule", a.Rule)
-	switch a.Kind {
-	case ByPolicy:
-		if s.Policy == "" {
-			fs.Add("policy", "is required when the authority is a policy")
-		}
-	case ByLegalOrder:
-		if a.Issuer == "" {
-			fs.Add("authority.issuer", "is required for a legal order")
-		}
-		if a.Reference == "" {
-			fs.Add("authority.reference", "is required for a legal order: the order's number")
-		}
-	case ByAutomation:
-		if a.Rule == "" {
-			fs.Add("authority.rule", "is required for an automated sanction: the rule's ID")
-		}
-	default:
-		fs.Add("authority.kind", `must be one of "policy", "legal_order", "automated"`)
+	s.Authority.Validate(fs, "authority.")
+	if s.Authority.Kind == authority.Policy && s.Policy == "" {
+		fs.Add("policy", "is required when the authority is a policy")
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/txn"
 )
@@ -129,8 +130,8 @@ func (s *Service) PutPolicy(ctx context.Context, p *Policy) (created bool, err e
 
 // mayActOn returns errs.Forbidden unless the actor in ctx may impose or end a sanction
 // on authority a: only compliance (and admins, and Steward itself) act on legal orders.
-func mayActOn(ctx context.Context, a Authority) error {
-	if a.Kind != ByLegalOrder {
+func mayActOn(ctx context.Context, a authority.Authority) error {
+	if a.Kind != authority.LegalOrder {
 		return nil
 	}
 	actor, _ := audit.FromContext(ctx)
@@ -226,7 +227,7 @@ func (s *Service) Strike(ctx context.Context, r StrikeRequest) (*Sanction, error
 	sn := &Sanction{
 		ID: uuid.Must(uuid.NewV7()).String(), Account: r.Account, Start: now,
 		ReasonCode: p.ReasonCode, Policy: p.ID, Detail: r.Detail, Evidence: r.Evidence,
-		Authority: Authority{Kind: ByPolicy}, Source: FromStrike, Author: actor,
+		Authority: authority.Authority{Kind: authority.Policy}, Source: FromStrike, Author: actor,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	// Checked before the step is known, so bad input fails before the transaction.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/sqlstore"
@@ -151,7 +152,7 @@ func TestScopesAndProtectedCapabilities(t *testing.T) {
 		impose := func(sn *enforce.Sanction) *enforce.Sanction {
 			t.Helper()
 			sn.ReasonCode = "fraud"
-			sn.Authority = enforce.Authority{Kind: enforce.ByAutomation, Rule: "r-17"}
+			sn.Authority = authority.Authority{Kind: authority.Automated, Rule: "r-17"}
 			out, err := f.svc.Impose(f.ctx, sn)
 			if err != nil {
 				t.Fatal(err)
@@ -178,7 +179,7 @@ func TestScopesAndProtectedCapabilities(t *testing.T) {
 		}
 		// A sanction may not name a protected capability.
 		_, err := f.svc.Impose(f.ctx, &enforce.Sanction{Account: "r2", Kind: enforce.Restrict, ReasonCode: "x",
-			Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}, Scope: enforce.Scope{Capabilities: []string{"wallet.withdraw"}}})
+			Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}, Scope: enforce.Scope{Capabilities: []string{"wallet.withdraw"}}})
 		wantField(t, err, "scope.capabilities[0]")
 	})
 }
@@ -192,7 +193,7 @@ func TestLinkedAccountsUntouched(t *testing.T) {
 			t.Fatal(err)
 		}
 		ban := &enforce.Sanction{Account: "chat-1", Kind: enforce.Ban, ReasonCode: "abuse", Scope: enforce.Scope{Services: []string{"*"}},
-			Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}}
+			Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}}
 		if _, err := f.svc.Impose(f.ctx, ban); err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +201,7 @@ func TestLinkedAccountsUntouched(t *testing.T) {
 		f.wantAllowed(t, "game-1", "game.play", true)
 		// Reaching the linked account takes a sanction that names it, and says why.
 		via := &enforce.Sanction{Account: "game-1", Kind: enforce.Ban, ReasonCode: "abuse", Scope: enforce.Scope{Services: []string{"game"}},
-			Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}, Via: &enforce.Via{Account: "chat-1"}}
+			Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}, Via: &enforce.Via{Account: "chat-1"}}
 		_, err := f.svc.Impose(f.ctx, via)
 		wantField(t, err, "via.reason")
 		via.Via.Reason = "the same person runs the abuse from the game account"
@@ -217,7 +218,7 @@ func TestLiftAmendAndExpiry(t *testing.T) {
 		f := newFixture(t, db)
 		end := f.clock.Now().Add(10 * 24 * time.Hour)
 		sn, err := f.svc.Impose(f.ctx, &enforce.Sanction{Account: "a1", Kind: enforce.Suspend, End: &end, ReasonCode: "fraud",
-			Scope: enforce.Scope{Services: []string{"pay"}}, Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}})
+			Scope: enforce.Scope{Services: []string{"pay"}}, Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -243,7 +244,7 @@ func TestLiftAmendAndExpiry(t *testing.T) {
 		}
 
 		ban, err := f.svc.Impose(f.ctx, &enforce.Sanction{Account: "a2", Kind: enforce.Ban, ReasonCode: "fraud",
-			Scope: enforce.Scope{Services: []string{"*"}}, Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}})
+			Scope: enforce.Scope{Services: []string{"*"}}, Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +280,7 @@ func TestLiftAmendAndExpiry(t *testing.T) {
 func TestBadInputWritesNothing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		f := newFixture(t, db)
-		auto := enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}
+		auto := authority.Authority{Kind: authority.Automated, Rule: "r"}
 		end := f.clock.Now().Add(time.Hour)
 		for _, c := range []struct {
 			name  string
@@ -293,8 +294,8 @@ func TestBadInputWritesNothing(t *testing.T) {
 			{"suspend without services", enforce.Sanction{Account: "a", Kind: enforce.Suspend, End: &end, ReasonCode: "x", Authority: auto}, "scope.services"},
 			{"bad capability", enforce.Sanction{Account: "a", Kind: enforce.Restrict, ReasonCode: "x", Authority: auto, Scope: enforce.Scope{Capabilities: []string{"send"}}}, "scope.capabilities[0]"},
 			{"no reason", enforce.Sanction{Account: "a", Kind: enforce.Warning, Authority: auto}, "reason_code"},
-			{"legal order without reference", enforce.Sanction{Account: "a", Kind: enforce.Warning, ReasonCode: "x", Authority: enforce.Authority{Kind: enforce.ByLegalOrder, Issuer: "court"}}, "authority.reference"},
-			{"unknown policy", enforce.Sanction{Account: "a", Kind: enforce.Warning, ReasonCode: "x", Policy: "nope", Authority: enforce.Authority{Kind: enforce.ByPolicy}}, "policy"},
+			{"legal order without reference", enforce.Sanction{Account: "a", Kind: enforce.Warning, ReasonCode: "x", Authority: authority.Authority{Kind: authority.LegalOrder, Issuer: "court"}}, "authority.reference"},
+			{"unknown policy", enforce.Sanction{Account: "a", Kind: enforce.Warning, ReasonCode: "x", Policy: "nope", Authority: authority.Authority{Kind: authority.Policy}}, "policy"},
 			{"strike source", enforce.Sanction{Account: "a", Kind: enforce.Warning, ReasonCode: "x", Authority: auto, Source: enforce.FromStrike}, "source"},
 		} {
 			t.Run(c.name, func(t *testing.T) {
@@ -321,7 +322,7 @@ func TestLegalOrdersAreForCompliance(t *testing.T) {
 		f := newFixture(t, db)
 		order := enforce.Sanction{Account: "a", Kind: enforce.Restrict, ReasonCode: "court-freeze",
 			Scope:     enforce.Scope{Capabilities: []string{"pay.transfer"}},
-			Authority: enforce.Authority{Kind: enforce.ByLegalOrder, Issuer: "Shenzhen court", Reference: "(2026) 粤03 1234"}}
+			Authority: authority.Authority{Kind: authority.LegalOrder, Issuer: "Shenzhen court", Reference: "(2026) 粤03 1234"}}
 		sn := order
 		if _, err := f.svc.Impose(f.ctx, &sn); errs.CodeOf(err) != errs.Forbidden {
 			t.Fatalf("reviewer imposing a legal order: %v, want forbidden", err)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
 )
@@ -25,19 +26,19 @@ type policyReply = enforce.Policy
 // sanctionBody is the body of POST /v1/sanctions. Times are strings so that a bad one is
 // reported against its field.
 type sanctionBody struct {
-	Account    string            `json:"account"`
-	Kind       enforce.Kind      `json:"kind"`
-	Scope      enforce.Scope     `json:"scope"`
-	Start      string            `json:"start,omitempty"` // RFC 3339; default now
-	End        string            `json:"end,omitempty"`   // RFC 3339; none for a ban
-	ReasonCode string            `json:"reason_code"`
-	Policy     string            `json:"policy,omitempty"`
-	Clause     string            `json:"clause,omitempty"`
-	Detail     string            `json:"detail,omitempty"`
-	Evidence   []string          `json:"evidence,omitempty"`
-	Authority  enforce.Authority `json:"authority"`
-	Source     enforce.Source    `json:"source,omitempty"` // manual (default), report or bulk
-	Via        *enforce.Via      `json:"via,omitempty"`    // set only to reach a linked account, saying why
+	Account    string              `json:"account"`
+	Kind       enforce.Kind        `json:"kind"`
+	Scope      enforce.Scope       `json:"scope"`
+	Start      string              `json:"start,omitempty"` // RFC 3339; default now
+	End        string              `json:"end,omitempty"`   // RFC 3339; none for a ban
+	ReasonCode string              `json:"reason_code"`
+	Policy     string              `json:"policy,omitempty"`
+	Clause     string              `json:"clause,omitempty"`
+	Detail     string              `json:"detail,omitempty"`
+	Evidence   []string            `json:"evidence,omitempty"`
+	Authority  authority.Authority `json:"authority"`
+	Source     enforce.Source      `json:"source,omitempty"` // manual (default), report or bulk
+	Via        *enforce.Via        `json:"via,omitempty"`    // set only to reach a linked account, saying why
 }
 
 type sanctionReply = enforce.Sanction

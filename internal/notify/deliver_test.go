@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/sqlstore"
@@ -90,7 +91,7 @@ func TestWebhooksDeliverAfterFailures(t *testing.T) {
 
 		for _, acct := range []string{"a1", "a2", "a3"} {
 			sn, err := svc.Impose(ctx, &enforce.Sanction{Account: acct, Kind: enforce.Ban, ReasonCode: "fraud",
-				Scope: enforce.Scope{Services: []string{"*"}}, Authority: enforce.Authority{Kind: enforce.ByAutomation, Rule: "r"}})
+				Scope: enforce.Scope{Services: []string{"*"}}, Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}})
 			if err != nil {
 				t.Fatal(err)
 			}
