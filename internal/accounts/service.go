@@ -2,7 +2,6 @@ package accounts
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"time"
 
@@ -100,9 +99,8 @@ func (s *Service) Import(ctx context.Context, as []*Account, lines []int) (Impor
 	for i, a := range as {
 		line := lineField(lineOf(i))
 		a.Normalize()
-		var invalid *errs.Error
-		if err := a.Validate(); errors.As(err, &invalid) {
-			fs = append(fs, errs.Fields(invalid.Fields).Prefix(line)...)
+		if invalid := errs.FieldsOf(a.Validate()); invalid != nil {
+			fs = append(fs, errs.Fields(invalid).Prefix(line)...)
 		} else if first, dup := seen[a.ID]; dup {
 			fs.Add(line+"id", "duplicate of line %d", first)
 		} else {

@@ -128,11 +128,7 @@ type compiled struct {
 func compileAction(env *cel.Env, a *Action) (*compiled, error) {
 	var fs errs.Fields
 	c := &compiled{}
-	add := func(err error) {
-		if e, ok := err.(*errs.Error); ok {
-			fs = append(fs, e.Fields...)
-		}
-	}
+	add := func(err error) { fs = append(fs, errs.FieldsOf(err)...) }
 	var err error
 	var cols accounts.Columns
 	if c.criteria, cols, err = compile(env, "criteria", a.Criteria); err != nil {

@@ -196,12 +196,11 @@ func TestBadCEL(t *testing.T) {
 	r.Criteria = `account.region == `
 	r.Screens = []bulk.Screen{{Name: "typo", Expr: `account.verifed`}, {Name: "num", Expr: `account.region + 1`}}
 	_, err := p.bulk.Create(compliance, r)
-	var e *errs.Error
-	if !asErr(err, &e) || e.Code != errs.Invalid {
+	if errs.CodeOf(err) != errs.Invalid {
 		t.Fatalf("err = %v", err)
 	}
 	got := map[string]string{}
-	for _, f := range e.Fields {
+	for _, f := range errs.FieldsOf(err) {
 		got[f.Field] = f.Message
 	}
 	for field, want := range map[string]string{"criteria": "line 1, column 19", "screens[typo]": "line 1, column 8", "screens[num]": "line 1, column 16"} {
@@ -209,12 +208,6 @@ func TestBadCEL(t *testing.T) {
 			t.Errorf("%s: %q, want it to say %q", field, got[field], want)
 		}
 	}
-}
-
-func asErr(err error, e **errs.Error) bool {
-	x, ok := err.(*errs.Error)
-	*e = x
-	return ok
 }
 
 func count(t *testing.T, db *sqlstore.DB, table string) int {
@@ -513,17 +506,17 @@ func TestCreateNamesFieldsAtFault(t *testing.T) {
 	r.Sanction.Duration = ""
 	r.Authority = authority.Authority{Kind: authority.LegalOrder}
 	_, err := p.bulk.Create(compliance, r)
-	var e *errs.Error
-	if !asErr(err, &e) {
+	fields := errs.FieldsOf(err)
+	if fields == nil {
 		t.Fatalf("err = %v", err)
 	}
 	got := map[string]bool{}
-	for _, f := range e.Fields {
+	for _, f := range fields {
 		got[f.Field] = true
 	}
 	for _, want := range []string{"name", "sanction.end", "authority.issuer", "authority.reference"} {
 		if !got[want] {
-			t.Errorf("no error on %s: %v", want, e.Fields)
+			t.Errorf("no error on %s: %v", want, fields)
 		}
 	}
 	// A reviewer may not act on a legal order, in bulk as alone.

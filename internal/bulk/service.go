@@ -115,18 +115,22 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 		fs.Add("name", "is required: 1 to 64 letters, digits, space or _ . : -")
 	}
 	if _, err := compileAction(s.env, a); err != nil {
-		fs = append(fs, err.(*errs.Error).Fields...)
+		fields := errs.FieldsOf(err)
+		if fields == nil {
+			return nil, err
+		}
+		fs = append(fs, fields...)
 	}
 	if _, err := a.sanctionFor(Target{Account: "template", Sanction: uuid.Nil.String()}, now); err != nil {
-		if e, ok := err.(*errs.Error); ok {
-			for _, f := range e.Fields {
-				if !strings.HasPrefix(f.Field, "authority.") { // authority is the action's own field
-					f.Field = "sanction." + f.Field
-				}
-				fs = append(fs, f)
-			}
-		} else {
+		fields := errs.FieldsOf(err)
+		if fields == nil {
 			return nil, err
+		}
+		for _, f := range fields {
+			if !strings.HasPrefix(f.Field, "authority.") { // authority is the action's own field
+				f.Field = "sanction." + f.Field
+			}
+			fs = append(fs, f)
 		}
 	}
 	if err := fs.Err(); err != nil {

@@ -341,14 +341,14 @@ func TestLegalOrdersAreForCompliance(t *testing.T) {
 
 func wantField(t *testing.T, err error, field string) {
 	t.Helper()
-	e, ok := err.(*errs.Error)
-	if !ok || e.Code != errs.Invalid {
+	if errs.CodeOf(err) != errs.Invalid {
 		t.Fatalf("got %v, want an invalid error on %s", err, field)
 	}
-	for _, f := range e.Fields {
+	fields := errs.FieldsOf(err)
+	for _, f := range fields {
 		if f.Field == field {
 			return
 		}
 	}
-	t.Fatalf("fields %v do not name %s", e.Fields, field)
+	t.Fatalf("fields %v do not name %s", fields, field)
 }

@@ -72,6 +72,16 @@ func CodeOf(err error) Code {
 	return Internal
 }
 
+// FieldsOf returns the fields of the first *Error in err's chain, nil when there is
+// none or it names no field.
+func FieldsOf(err error) []FieldError {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields
+	}
+	return nil
+}
+
 // Fields collects validation failures so a request can report all of them at once.
 type Fields []FieldError
 

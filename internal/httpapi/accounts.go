@@ -147,8 +147,8 @@ func (s *server) importAccounts(r *http.Request, body []byte) (func(context.Cont
 
 // fieldsOf returns the field failures of an Invalid error.
 func fieldsOf(err error) errs.Fields {
-	if e, ok := err.(*errs.Error); ok && len(e.Fields) > 0 {
-		return e.Fields
+	if fs := errs.FieldsOf(err); len(fs) > 0 {
+		return fs
 	}
 	return errs.Fields{{Field: "body", Message: err.Error()}}
 }
