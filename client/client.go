@@ -62,11 +62,26 @@ type Request struct {
 	Body           []byte     // sent as is
 	ContentType    string     // default application/json
 	IdempotencyKey string     //
+	MaxBody        int64      // the most bytes of answer to read; 0 for no limit
 }
 
 // Do sends req and decodes a 2xx JSON answer into out (unless nil). Any other answer is
 // returned as an *Error. It returns the status code.
 func (c *Client) Do(ctx context.Context, req Request, out any) (int, error) {
+	b, status, err := c.Raw(ctx, req)
+	if err != nil || out == nil {
+		return status, err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return status, fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.Path, err)
+	}
+	return status, nil
+}
+
+// Raw sends req and returns a 2xx answer's body as it came, for answers that are not
+// JSON (a text/plain checkpoint). Any other answer is returned as an *Error. It returns
+// the status code.
+func (c *Client) Raw(ctx context.Context, req Request) ([]byte, int, error) {
 	u := c.base + req.Path
 	if len(req.Query) > 0 {
 		u += "?" + req.Query.Encode()
@@ -77,7 +92,7 @@ func (c *Client) Do(ctx context.Context, req Request, out any) (int, error) {
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.Method, u, body)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	if c.key != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.key)
@@ -94,24 +109,26 @@ func (c *Client) Do(ctx context.Context, req Request, out any) (int, error) {
 	}
 	resp, err := c.http.Do(hr)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	var r io.Reader = resp.Body
+	if req.MaxBody > 0 {
+		r = io.LimitReader(r, req.MaxBody+1)
+	}
+	b, err := io.ReadAll(r)
 	if err != nil {
-		return resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", req.Method, req.Path, err)
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", req.Method, req.Path, err)
+	}
+	if req.MaxBody > 0 && int64(len(b)) > req.MaxBody {
+		return nil, resp.StatusCode, fmt.Errorf("%s %s: the answer is over %d bytes", req.Method, req.Path, req.MaxBody)
 	}
 	if resp.StatusCode/100 != 2 {
 		e := &Error{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
 		if json.Unmarshal(b, e) != nil || e.Detail == "" {
 			e.Detail = strings.TrimSpace(string(b))
 		}
-		return resp.StatusCode, e
+		return nil, resp.StatusCode, e
 	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.Path, err)
-		}
-	}
-	return resp.StatusCode, nil
+	return b, resp.StatusCode, nil
 }

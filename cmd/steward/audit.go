@@ -5,15 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -178,7 +174,7 @@ the state file. Needs an auditor key.`,
 }
 
 func (e *env) auditWitness(ctx context.Context, cf clientFlags, statePath, vkey string) error {
-	src := &httpSource{base: strings.TrimRight(cf.url, "/"), key: cf.key, http: &http.Client{Timeout: time.Minute}}
+	src := clientSource{client.New(cf.url, cf.key, &http.Client{Timeout: time.Minute})}
 	var st witnessState
 	b, err := os.ReadFile(statePath)
 	switch {
@@ -189,11 +185,10 @@ func (e *env) auditWitness(ctx context.Context, cf clientFlags, statePath, vkey 
 	case !errors.Is(err, fs.ErrNotExist):
 		return err
 	}
-	served, err := src.get(ctx, "/v1/audit/verifier-key", nil)
+	servedKey, err := src.VerifierKey(ctx)
 	if err != nil {
 		return err
 	}
-	servedKey := strings.TrimSpace(string(served))
 	switch {
 	case st.VerifierKey != "" && vkey != "" && vkey != st.VerifierKey:
 		return fmt.Errorf("--verifier-key differs from the key pinned in %s", statePath)
@@ -262,59 +257,29 @@ func writeFileAtomic(path string, v any) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// httpSource is a Steward server's audit log, read over HTTP.
-type httpSource struct {
-	base, key string
-	http      *http.Client
+// clientSource is a Steward server's audit log, read through the client as
+// audit.Witness reads it; its errors say which read failed.
+type clientSource struct{ c *client.Client }
+
+func (s clientSource) VerifierKey(ctx context.Context) (string, error) {
+	k, err := s.c.AuditVerifierKey(ctx)
+	return k, inGET("/v1/audit/verifier-key", err)
 }
 
-func (s *httpSource) get(ctx context.Context, path string, q url.Values) ([]byte, error) {
-	u := s.base + path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Authorization", "Bearer "+s.key)
-	resp, err := s.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		e := &client.Error{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
-		if json.Unmarshal(b, e) != nil || e.Detail == "" {
-			e.Detail = strings.TrimSpace(string(b))
-		}
-		return nil, fmt.Errorf("GET %s: %w", path, e)
-	}
-	return b, nil
+func (s clientSource) Checkpoint(ctx context.Context) ([]byte, error) {
+	b, err := s.c.AuditCheckpoint(ctx)
+	return b, inGET("/v1/audit/checkpoint", err)
 }
 
-func (s *httpSource) Checkpoint(ctx context.Context) ([]byte, error) {
-	return s.get(ctx, "/v1/audit/checkpoint", nil)
+func (s clientSource) ConsistencyProof(ctx context.Context, from, to int64) ([][]byte, error) {
+	return s.c.AuditConsistencyProof(ctx, from, to) // audit.Witness says which proof failed
 }
 
-func (s *httpSource) ConsistencyProof(ctx context.Context, from, to int64) ([][]byte, error) {
-	b, err := s.get(ctx, "/v1/audit/proof/consistency", url.Values{"from": {strconv.FormatInt(from, 10)}, "to": {strconv.FormatInt(to, 10)}})
-	if err != nil {
-		return nil, err
+// inGET names the read that failed, unless err is nil.
+func inGET(path string, err error) error {
+	var e *client.Error
+	if errors.As(err, &e) {
+		return fmt.Errorf("GET %s: %w", path, err)
 	}
-	var p struct {
-		From, To int64
-		Hashes   [][]byte // standard base64 in JSON
-	}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return nil, fmt.Errorf("consistency proof: %w", err)
-	}
-	if p.From != from || p.To != to {
-		return nil, fmt.Errorf("consistency proof: asked for %d to %d, got %d to %d", from, to, p.From, p.To)
-	}
-	return p.Hashes, nil
+	return err
 }
