@@ -272,7 +272,8 @@ func (s clientSource) Checkpoint(ctx context.Context) ([]byte, error) {
 }
 
 func (s clientSource) ConsistencyProof(ctx context.Context, from, to int64) ([][]byte, error) {
-	return s.c.AuditConsistencyProof(ctx, from, to) // audit.Witness says which proof failed
+	hs, err := s.c.AuditConsistencyProof(ctx, from, to)
+	return hs, inGET("/v1/audit/proof/consistency", err)
 }
 
 // inGET names the read that failed, unless err is nil.
