@@ -5,8 +5,8 @@ import (
 	"log/slog"
 
 	"github.com/spf13/cobra"
-
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 func (e *env) migrateCmd() *cobra.Command {
@@ -16,7 +16,7 @@ func (e *env) migrateCmd() *cobra.Command {
 		Short: "Apply pending database migrations (serve does this on start too)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			a, err := openApp(cmd.Context(), f, slog.New(slog.DiscardHandler))
+			a, err := openApp(cmd.Context(), f, slog.New(slog.DiscardHandler), app.Config{})
 			if err != nil {
 				return err
 			}
@@ -40,19 +40,19 @@ func (e *env) keysCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an API key and print it as the last line of stdout",
-		Long:  "Create an API key with one role (" + fmt.Sprint(auth.Roles) + "). The key is shown once; Steward keeps only its hash.",
+		Long:  "Create an API key with one role (" + fmt.Sprint(principal.Roles) + "). The key is shown once; Steward keeps only its hash.",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			r, err := auth.ParseRole(role)
+			r, err := principal.ParseRole(role)
 			if err != nil {
 				return err
 			}
-			a, err := openApp(cmd.Context(), f, slog.New(slog.DiscardHandler))
+			a, err := openApp(cmd.Context(), f, slog.New(slog.DiscardHandler), app.Config{})
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			secret, k, err := a.keys.Create(cmd.Context(), r, name)
+			secret, k, err := a.Keys.Create(cmd.Context(), r, name)
 			if err != nil {
 				return err
 			}

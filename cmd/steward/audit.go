@@ -10,20 +10,16 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/stewardhq/steward/client"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/errs"
 )
-
-// sequenceEvery is how often `steward serve` integrates new audit entries and signs a
-// checkpoint: an entry is in a signed checkpoint within about this long of its commit.
-const sequenceEvery = 500 * time.Millisecond
 
 // auditKeyPath returns where the audit log's signing key lives: $STEWARD_AUDIT_KEY_FILE,
 // or audit.key in the data directory.
@@ -34,10 +30,8 @@ func (e *env) auditKeyPath(f dbFlags) string {
 	return filepath.Join(f.dataDir, "audit.key")
 }
 
-// startSequencer loads (or on first start creates) the signing key, checks that it is the
-// log's key, and integrates new entries in the background until the returned stop is
-// called; stop integrates once more and returns when done.
-func (e *env) startSequencer(ctx context.Context, a *app, f dbFlags, log *slog.Logger) (stop func(), err error) {
+// auditKey loads the audit log's signing key, creating it on first start.
+func (e *env) auditKey(f dbFlags, log *slog.Logger) (*audit.Key, error) {
 	path := e.auditKeyPath(f)
 	key, created, err := audit.LoadOrCreateKey(path)
 	if err != nil {
@@ -46,14 +40,7 @@ func (e *env) startSequencer(ctx context.Context, a *app, f dbFlags, log *slog.L
 	if created {
 		log.Info("created the audit log's signing key", "file", path, "verifier_key", key.VerifierKey)
 	}
-	seq := audit.NewSequencer(a.audit, key, log)
-	if err := seq.Register(ctx); err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	var wg sync.WaitGroup
-	wg.Go(func() { seq.Run(ctx, sequenceEvery) })
-	return func() { cancel(); wg.Wait() }, nil
+	return key, nil
 }
 
 func (e *env) auditCmd() *cobra.Command {
@@ -87,7 +74,7 @@ key recorded in the database (which a forger with the database could have replac
 }
 
 func (e *env) auditVerify(ctx context.Context, f dbFlags, vkey string) error {
-	a, err := openApp(ctx, f, slog.New(slog.DiscardHandler))
+	a, err := openApp(ctx, f, slog.New(slog.DiscardHandler), app.Config{})
 	if err != nil {
 		return err
 	}
@@ -101,7 +88,7 @@ func (e *env) auditVerify(ctx context.Context, f dbFlags, vkey string) error {
 			vkey = key.VerifierKey
 		case errors.Is(err, fs.ErrNotExist):
 			source = "the database (no key file; pass --verifier-key to check against a key you trust)"
-			if vkey, err = a.audit.VerifierKey(ctx); err != nil {
+			if vkey, err = a.Audit.VerifierKey(ctx); err != nil {
 				return err
 			}
 		default:

@@ -4,16 +4,10 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"sync/atomic"
 
 	"github.com/spf13/cobra"
 
-	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/audit"
-	"github.com/stewardhq/steward/internal/auth"
-	"github.com/stewardhq/steward/internal/bulk"
-	"github.com/stewardhq/steward/internal/enforce"
-	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/sqlstore"
 )
 
@@ -62,57 +56,28 @@ func (e *env) addDBFlags(cmd *cobra.Command, f *dbFlags) {
 	cmd.Flags().StringVar(&f.url, "db", e.getenv("STEWARD_DB"), "postgres:// URL; empty for SQLite in --data-dir ($STEWARD_DB)")
 }
 
-// app is Steward wired together over one database.
-type app struct {
-	db       *sqlstore.DB
-	recorder *audit.Recorder
-	accounts *accounts.Service
-	keys     *auth.Keyring
-	audit    *audit.Log
-	index    *enforce.Index
-	follower *enforce.Follower
-	enforce  *enforce.Service
-	notices  *notify.Notifier
-	webhooks *notify.Webhooks
-	bulk     *bulk.Service
-	requests atomic.Int64 // API requests in flight (see countRequests)
+// opened is Steward wired over one open database, as a command uses it.
+type opened struct {
+	*app.App
+	db *sqlstore.DB
 }
 
-func openApp(ctx context.Context, f dbFlags, log *slog.Logger) (*app, error) {
+// openApp opens the database f names and wires Steward over it (see package app).
+func openApp(ctx context.Context, f dbFlags, log *slog.Logger, cfg app.Config) (*opened, error) {
 	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: f.url, DataDir: f.dataDir, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	rec := audit.NewRecorder(db.Audit())
-	ix := enforce.NewIndex()
-	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
-	sanctions := enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices})
-	a := &app{
-		db:       db,
-		recorder: rec,
-		accounts: accounts.NewService(db.Accounts(), db, rec),
-		keys:     auth.NewKeyring(db.Keys(), db, rec),
-		audit:    audit.NewLog(db.Audit(), db),
-		index:    ix,
-		follower: enforce.NewFollower(db.Sanctions(), ix, log),
-		enforce:  sanctions,
-		notices:  notices,
-		webhooks: notify.NewWebhooks(db.Webhooks(), db, rec),
-	}
-	// While the API serves requests the bulk runner works 40% of the time, and flat out
-	// otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
-	// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;
-	// half time left 51-69%, and flat out 37-43% (sanctioning 20k/s).
-	a.bulk, err = bulk.NewService(db.BulkActions(), db.Accounts(), sanctions, db, rec,
-		bulk.Config{Duty: 0.4, Busy: func() bool { return a.requests.Load() > 0 }})
+	cfg.Logger = log
+	a, err := app.New(db.Stores(), cfg)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	return a, nil
+	return &opened{App: a, db: db}, nil
 }
 
-func (a *app) Close() error { return a.db.Close() }
+func (a *opened) Close() error { return a.db.Close() }
 
 func (e *env) versionCmd() *cobra.Command {
 	return &cobra.Command{

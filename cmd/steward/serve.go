@@ -11,8 +11,13 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/errgroup"
 
+	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/bulk"
+	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/httpapi"
+	"github.com/stewardhq/steward/internal/problem"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -31,58 +36,94 @@ func (e *env) serveCmd() *cobra.Command {
 	return cmd
 }
 
-// serve runs the API until ctx ends, then lets requests in flight finish (up to 30 s)
-// before closing the database.
+// serve runs the API and the workers until ctx ends (or a worker fails), then lets
+// requests in flight finish (up to 30 s), stops the workers (the bulk batch in flight
+// commits, the sequencer signs a last checkpoint) and closes the database.
 func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	a, err := openApp(ctx, f, log)
+	key, err := e.auditKey(f, log)
+	if err != nil {
+		return err
+	}
+	var inFlight atomic.Int64 // API requests being served
+	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, Bulk: bulk.Config{
+		// While the API serves requests the bulk runner works 40% of the time, and flat
+		// out otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
+		// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;
+		// half time left 51-69%, and flat out 37-43% (sanctioning 20k/s).
+		Duty: 0.4, Busy: func() bool { return inFlight.Load() > 0 },
+	}})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	stopSequencer, err := e.startSequencer(ctx, a, f, log)
+	start := time.Now()
+	n, err := a.Start(ctx)
 	if err != nil {
 		return err
 	}
-	defer stopSequencer() // before a.Close: the last entries get their checkpoint
-	stopFollowing, err := a.followSanctions(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer stopFollowing()
-	defer a.runBulk(ctx, log)() // before a.Close: the batch in flight commits
-	h := httpapi.NewHandler(httpapi.Deps{
-		Enforce: a.enforce, Notices: a.notices, Webhooks: a.webhooks,
-		Accounts: a.accounts, Keys: a.keys, Idempotency: a.db.Idempotency(), Tx: a.db,
-		Ping: a.db.Ping, Logger: log, Version: version,
-		Audit: a.audit,
-		Bulk:  a.bulk,
-	})
+	log.Info("sanctions loaded", "active", n, "accounts", a.Index.Len(), "duration_ms", time.Since(start).Milliseconds())
+
+	api := httpapi.NewHandler(httpapi.Deps{App: a.App, Ping: a.db.Ping, Logger: log, Version: version})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: countRequests(h, &a.requests), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: countRequests(topMux(api), &inFlight), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	// The workers outlive ctx: they stop once the requests in flight have finished.
+	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopWorkers()
+	g, gctx := errgroup.WithContext(wctx)
+	for name, w := range a.Workers() {
+		g.Go(func() error {
+			if err := w.Run(gctx); err != nil {
+				log.Error("worker failed: stopping", "worker", name, "err", err)
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			return nil
+		})
+	}
+
 	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
 	fmt.Fprintf(e.stdout, "steward listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
-	case err := <-errc:
-		return err
+	case err := <-errc: // the listener failed
+		stopWorkers()
+		return errors.Join(err, g.Wait())
 	case <-ctx.Done():
+	case <-gctx.Done(): // a worker failed
 	}
 	log.Info("shutting down: finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	err = srv.Shutdown(sctx)
+	if err != nil {
+		err = fmt.Errorf("shutdown: %w", err)
+	} else if err = <-errc; errors.Is(err, http.ErrServerClosed) {
+		err = nil
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+	stopWorkers()
+	if err := errors.Join(err, g.Wait()); err != nil {
 		return err
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// topMux is the server's whole URL space: the API under /v1/ and its operational
+// routes; the console and portal take their own prefixes when they come.
+func topMux(api *httpapi.Handler) http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range api.Patterns() {
+		mux.Handle(p, api)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		problem.Write(w, problem.For(errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path), "", nil))
+	})
+	return mux
 }
 
 // countRequests keeps n at the number of requests h is serving.

@@ -11,28 +11,20 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/stewardhq/steward/internal/principal"
 )
-
-// Actor is who made a change: an API key (name and role), an operator at the command
-// line, or Steward itself.
-type Actor struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
-}
-
-// System is the actor for changes Steward makes on its own or from the command line.
-var System = Actor{Name: "steward", Role: "system"}
 
 // Entry is one audit record. Its JSON encoding, with fields in this order and no
 // insignificant space, is the leaf that the log commits to.
 type Entry struct {
-	Action    string    `json:"action"`     // e.g. "account.put"
-	Actor     Actor     `json:"actor"`      //
-	Digest    string    `json:"digest"`     // hex SHA-256 of the change's canonical JSON
-	Fields    []string  `json:"fields"`     // names of the change's top-level fields, sorted
-	RequestID string    `json:"request_id"` // the API request that caused it, if any
-	Subject   string    `json:"subject"`    // e.g. the account ID
-	Time      time.Time `json:"time"`       // UTC
+	Action    string              `json:"action"`     // e.g. "account.put"
+	Actor     principal.Principal `json:"actor"`      // who made the change
+	Digest    string              `json:"digest"`     // hex SHA-256 of the change's canonical JSON
+	Fields    []string            `json:"fields"`     // names of the change's top-level fields, sorted
+	RequestID string              `json:"request_id"` // the API request that caused it, if any
+	Subject   string              `json:"subject"`    // e.g. the account ID
+	Time      time.Time           `json:"time"`       // UTC
 
 	leaf []byte // Leaf's answer, when Recorder.Entries made e
 }
@@ -94,7 +86,7 @@ func (r *Recorder) Append(ctx context.Context, entries []*Entry) error {
 // inside it, so the encoding and hashing happen outside the one committer every write
 // waits on.
 func (r *Recorder) Entries(ctx context.Context, changes ...Change) ([]*Entry, error) {
-	actor, reqID := FromContext(ctx)
+	actor, reqID := principal.FromContext(ctx), RequestID(ctx)
 	now := r.now().UTC()
 	entries := make([]*Entry, len(changes))
 	for i, c := range changes {
@@ -176,22 +168,17 @@ func fieldNamesSlow(canon []byte) []string {
 	return names
 }
 
-type ctxKey struct{}
+type requestKey struct{}
 
-type ctxValue struct {
-	actor     Actor
-	requestID string
+// WithRequestID returns a context whose changes are recorded as caused by request id: an
+// API request's ID, or a worker's name for its own work (e.g. "bulk:" and the action).
+// Who made them is the principal in ctx (see package principal).
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, requestKey{}, id)
 }
 
-// WithActor returns a context whose changes are attributed to actor and request ID.
-func WithActor(ctx context.Context, actor Actor, requestID string) context.Context {
-	return context.WithValue(ctx, ctxKey{}, ctxValue{actor, requestID})
-}
-
-// FromContext returns the actor and request ID set by WithActor, or System and "".
-func FromContext(ctx context.Context) (Actor, string) {
-	if v, ok := ctx.Value(ctxKey{}).(ctxValue); ok {
-		return v.actor, v.requestID
-	}
-	return System, ""
+// RequestID returns the request ID set by WithRequestID, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestKey{}).(string)
+	return id
 }

@@ -26,6 +26,8 @@ type Sequencer struct {
 	logger *slog.Logger
 	now    func() time.Time
 	Batch  int // entries per transaction; DefaultBatch when zero
+	// Interval is how often Run integrates; DefaultInterval from NewSequencer.
+	Interval time.Duration
 }
 
 // NewSequencer returns a sequencer for l that signs with key.
@@ -33,7 +35,7 @@ func NewSequencer(l *Log, key *Key, logger *slog.Logger) *Sequencer {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Sequencer{log: l, key: key, logger: logger, now: time.Now}
+	return &Sequencer{log: l, key: key, logger: logger, now: time.Now, Interval: DefaultInterval}
 }
 
 // Register records the sequencer's verifier key as the log's key, the first time, and
@@ -158,16 +160,21 @@ func AppendLeafHashes(ctx context.Context, st TreeStore, key *Key, hashes []tlog
 	return c, st.AddCheckpoint(ctx, c)
 }
 
-// Run integrates new entries every interval until ctx ends, logging failures, and then
-// once more, so entries committed before a shutdown are in the last checkpoint.
-func (s *Sequencer) Run(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+// DefaultInterval is how often a sequencer integrates new entries and signs a
+// checkpoint: an entry is in a signed checkpoint within about this long of its commit.
+const DefaultInterval = 500 * time.Millisecond
+
+// Run integrates new entries every Interval until ctx ends, logging failures, and then
+// once more, so entries committed before a shutdown are in the last checkpoint. Call
+// Register first. It returns nil when ctx ends.
+func (s *Sequencer) Run(ctx context.Context) error {
+	t := time.NewTicker(s.Interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			s.tick(context.WithoutCancel(ctx))
-			return
+			return nil
 		case <-t.C:
 			s.tick(ctx)
 		}

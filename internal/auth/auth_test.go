@@ -6,10 +6,12 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 // countingStore is a Store in memory that counts lookups.
 type countingStore struct {
+	Store   // user tokens: not used here
 	keys    map[string]*Key
 	lookups int
 }
@@ -32,13 +34,13 @@ func TestAuthenticateCachesKnownKeysForAWhile(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	ring := &Keyring{store: store, now: func() time.Time { return now }}
 	secret := "stw_abcdefghijklmnopqrstuvwxyz234567"
-	store.keys[string(Hash(secret))] = &Key{ID: "k1", Name: "backend", Role: Service}
+	store.keys[string(Hash(secret))] = &Key{ID: "k1", Name: "backend", Role: principal.Service}
 	ctx := context.Background()
 
 	for range 3 {
-		k, err := ring.Authenticate(ctx, secret)
-		if err != nil || k.ID != "k1" {
-			t.Fatalf("authenticate: %+v, %v", k, err)
+		p, err := ring.Authenticate(ctx, secret)
+		if err != nil || p.Credential != "k1" || p.Name != "backend" || p.Role != principal.Service {
+			t.Fatalf("authenticate: %+v, %v", p, err)
 		}
 	}
 	if store.lookups != 1 {

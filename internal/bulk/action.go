@@ -10,10 +10,10 @@ import (
 	"cel.dev/cel-go/interpreter"
 
 	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 // State is where an action is in its life.
@@ -77,8 +77,8 @@ type Action struct {
 	Progress      Progress            `json:"progress"`
 	Resumes       State               `json:"resumes,omitempty"` // paused: the state resume returns to
 	RevertReason  string              `json:"revert_reason,omitempty"`
-	RevertBy      audit.Actor         `json:"revert_by,omitzero"`
-	Author        audit.Actor         `json:"author"`
+	RevertBy      principal.Principal `json:"revert_by,omitzero"`
+	Author        principal.Principal `json:"author"`
 	Version       int64               `json:"version"` // bumped on every write; guards concurrent runners
 	CreatedAt     time.Time           `json:"created_at"`
 	UpdatedAt     time.Time           `json:"updated_at"`

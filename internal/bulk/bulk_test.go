@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/bulk/population"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
-	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -32,21 +33,14 @@ type process struct {
 
 func newProcess(t testing.TB, db *sqlstore.DB, cfg bulk.Config) *process {
 	t.Helper()
-	rec := audit.NewRecorder(db.Audit())
-	ix := enforce.NewIndex()
-	if _, err := enforce.NewFollower(db.Sanctions(), ix, nil).Load(context.Background()); err != nil {
-		t.Fatal(err)
+	if cfg.Poll == 0 {
+		cfg.Poll = 10 * time.Millisecond
 	}
-	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
-	enf := enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices})
-	svc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enf, db, rec, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &process{enforce: enf, ix: ix, bulk: svc}
+	a := storetest.NewApp(t, db, app.Config{Bulk: cfg})
+	return &process{enforce: a.Enforce, ix: a.Index, bulk: a.Bulk}
 }
 
-var compliance = audit.WithActor(context.Background(), audit.Actor{Name: "carla", Role: "compliance"}, "req-1")
+var compliance = principal.NewContext(audit.WithRequestID(context.Background(), "req-1"), principal.Principal{Name: "carla", Role: principal.Compliance})
 
 // The sweep every test runs: everyone seen in the border region, sparing business
 // travellers, long-standing verified accounts and clean records.
@@ -256,7 +250,7 @@ func runUntil(t *testing.T, p *process, id string, want bulk.State) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { p.bulk.Run(ctx, nil, 10*time.Millisecond) })
+	wg.Go(func() { p.bulk.Run(ctx) })
 	defer func() { cancel(); wg.Wait() }()
 	deadline := time.Now().Add(30 * time.Second)
 	for state(t, p, id).State != want {
@@ -489,7 +483,7 @@ func TestRunnerRestsOnlyWhenBusy(t *testing.T) {
 	a := executeSweep(t, p)
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { p.bulk.Run(ctx, nil, time.Hour) })
+	wg.Go(func() { p.bulk.Run(ctx) })
 	time.Sleep(500 * time.Millisecond)
 	cancel()
 	wg.Wait()
@@ -520,7 +514,7 @@ func TestCreateNamesFieldsAtFault(t *testing.T) {
 		}
 	}
 	// A reviewer may not act on a legal order, in bulk as alone.
-	reviewer := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "r")
+	reviewer := principal.NewContext(audit.WithRequestID(context.Background(), "r"), principal.Principal{Name: "rita", Role: principal.Reviewer})
 	if _, err := p.bulk.Create(reviewer, sweep()); errs.CodeOf(err) != errs.Forbidden {
 		t.Fatalf("a reviewer creates a sweep under a legal order: %v", err)
 	}

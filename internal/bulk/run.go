@@ -2,7 +2,6 @@ package bulk
 
 import (
 	"context"
-	"log/slog"
 	"math"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 // Step does the next unit of an action's work, one write transaction: fixing a page of
@@ -136,7 +136,7 @@ func (s *Service) sanctionBatch(ctx context.Context, a *Action) error {
 		// The action's version once this batch commits: a pause meanwhile changes it.
 		s.startAhead(ctx, *a, a.Version+1, p.Done, p.sanctionUpto())
 	}
-	return s.commit(audit.WithActor(ctx, a.Author, "bulk:"+a.ID), a, func(ctx context.Context) error {
+	return s.commit(principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.Author), a, func(ctx context.Context) error {
 		return s.enforce.WriteMany(ctx, batch)
 	})
 }
@@ -164,7 +164,7 @@ func (s *Service) prepareBatch(ctx context.Context, a *Action, from, upto int) (
 			return nil, err
 		}
 	}
-	return s.enforce.PrepareMany(audit.WithActor(ctx, a.Author, "bulk:"+a.ID), sns, a.Notify)
+	return s.enforce.PrepareMany(principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.Author), sns, a.Notify)
 }
 
 // ahead is a batch prepared while the batch before it commits, so the encoding,
@@ -225,7 +225,7 @@ func (s *Service) revertBatch(ctx context.Context, a *Action) error {
 	if p.Reverted >= p.Done {
 		a.State = Reverted
 	}
-	actx := audit.WithActor(ctx, a.RevertBy, "bulk:"+a.ID)
+	actx := principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.RevertBy)
 	return s.commit(actx, a, func(ctx context.Context) error {
 		_, err := s.enforce.LiftMany(ctx, ids, "bulk action reverted: "+a.RevertReason)
 		return err
@@ -235,30 +235,25 @@ func (s *Service) revertBatch(ctx context.Context, a *Action) error {
 // Run executes and reverts actions until ctx ends: at start it resumes every action
 // left preparing, running or reverting (by a process that died, say), then works
 // whenever woken, and looks again every poll interval (other processes sharing the
-// database may start actions).
-func (s *Service) Run(ctx context.Context, log *slog.Logger, poll time.Duration) {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	if poll <= 0 {
-		poll = 5 * time.Second
-	}
-	t := time.NewTicker(poll)
+// database may start actions). It returns nil when ctx ends, after the batch in flight
+// has committed.
+func (s *Service) Run(ctx context.Context) error {
+	t := time.NewTicker(s.poll)
 	defer t.Stop()
 	for first := true; ; first = false {
 		ids, err := s.store.Active(ctx, Preparing, Running, Reverting)
 		if err != nil && ctx.Err() == nil {
-			log.Error("bulk: list active actions", "err", err)
+			s.log.Error("bulk: list active actions", "err", err)
 		}
 		for _, id := range ids {
 			if first { // left running by a process that stopped: its rate starts again
-				s.restartPhase(ctx, log, id)
+				s.restartPhase(ctx, id)
 			}
-			s.drive(ctx, log, id)
+			s.drive(ctx, id)
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-s.wake:
 		case <-t.C:
 		}
@@ -267,19 +262,19 @@ func (s *Service) Run(ctx context.Context, log *slog.Logger, poll time.Duration)
 
 // restartPhase starts the current phase of an action again, so its rate and estimate
 // leave out the time nobody worked on it.
-func (s *Service) restartPhase(ctx context.Context, log *slog.Logger, id string) {
+func (s *Service) restartPhase(ctx context.Context, id string) {
 	a, err := s.store.Get(ctx, id)
 	if err == nil {
 		a.startPhase(s.now().UTC())
 		err = s.commit(ctx, a, func(context.Context) error { return nil })
 	}
 	if err != nil && errs.CodeOf(err) != errs.Conflict && ctx.Err() == nil {
-		log.Error("bulk: restart the phase's clock", "action", id, "err", err)
+		s.log.Error("bulk: restart the phase's clock", "action", id, "err", err)
 	}
 }
 
 // drive steps one action until it waits or ends, ctx ends, or a step fails.
-func (s *Service) drive(ctx context.Context, log *slog.Logger, id string) {
+func (s *Service) drive(ctx context.Context, id string) {
 	for ctx.Err() == nil {
 		start := time.Now()
 		more, err := s.Step(ctx, id)
@@ -298,7 +293,7 @@ func (s *Service) drive(ctx context.Context, log *slog.Logger, id string) {
 			return // another runner, or a pause, got there first; look again later
 		case err != nil:
 			if ctx.Err() == nil {
-				log.Error("bulk: step failed", "action", id, "err", err)
+				s.log.Error("bulk: step failed", "action", id, "err", err)
 			}
 			return
 		case !more:

@@ -3,6 +3,7 @@ package bulk
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"runtime"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -35,6 +37,11 @@ type Config struct {
 	// Busy, when set, reports whether others need the machine (the API is serving
 	// requests): the runner rests only then, and otherwise works flat out.
 	Busy func() bool
+	// Poll is how often the runner looks for actions started by other processes;
+	// default 2 s.
+	Poll time.Duration
+	// Logger gets the runner's failures; none when nil.
+	Logger *slog.Logger
 }
 
 // Service creates, dry-runs, executes and reverts bulk actions.
@@ -51,6 +58,8 @@ type Service struct {
 	duty     float64
 	busy     func() bool
 	now      func() time.Time
+	poll     time.Duration
+	log      *slog.Logger
 	wake     chan struct{} // tells the runner there is work
 
 	mu       sync.Mutex
@@ -66,7 +75,7 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 		return nil, fmt.Errorf("bulk: CEL environment: %w", err)
 	}
 	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, env: env,
-		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, busy: cfg.Busy, now: cfg.Now, wake: make(chan struct{}, 1)}
+		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, busy: cfg.Busy, now: cfg.Now, poll: cfg.Poll, log: cfg.Logger, wake: make(chan struct{}, 1)}
 	if s.batch <= 0 {
 		s.batch = 1000
 	}
@@ -78,6 +87,12 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.poll <= 0 {
+		s.poll = 2 * time.Second
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
 	if s.duty <= 0 || s.duty > 1 {
 		s.duty = 1
@@ -106,7 +121,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 		Sanction: r.Sanction, Authority: r.Authority, Notify: r.Notify == nil || *r.Notify,
 		State: Draft, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
-	a.Author, _ = audit.FromContext(ctx)
+	a.Author = principal.FromContext(ctx)
 	if a.Screens == nil {
 		a.Screens = []Screen{}
 	}
@@ -371,7 +386,7 @@ func (s *Service) Revert(ctx context.Context, id string, r RevertRequest) (*Acti
 	if r.Reason == "" || len(r.Reason) > enforce.MaxText {
 		return nil, errs.Field("reason", "is required, at most %d bytes", enforce.MaxText)
 	}
-	actor, _ := audit.FromContext(ctx)
+	actor := principal.FromContext(ctx)
 	return s.transition(ctx, id, "revert", struct {
 		Action string `json:"action"`
 		RevertRequest

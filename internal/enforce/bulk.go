@@ -8,6 +8,7 @@ import (
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 // This file holds what bulk actions need of sanctions: many sanctions imposed or lifted
@@ -167,7 +168,7 @@ func (s *Service) LiftMany(ctx context.Context, ids []string, reason string) (in
 	if reason == "" || len(reason) > MaxText {
 		return 0, errs.Field("reason", "is required, at most %d bytes", MaxText)
 	}
-	actor, _ := audit.FromContext(ctx)
+	actor := principal.FromContext(ctx)
 	n := 0
 	err := s.tx.Write(ctx, func(ctx context.Context) error {
 		n = 0

@@ -64,15 +64,16 @@ func (f *Follower) CatchUp(ctx context.Context) error {
 	}
 }
 
-// Run catches up at every notification and every Poll until ctx ends. Call Load first.
-func (f *Follower) Run(ctx context.Context) {
+// Run catches up at every notification and every Poll until ctx ends, and then returns
+// nil. Call Load first.
+func (f *Follower) Run(ctx context.Context) error {
 	wake := f.feed.Watch(ctx)
 	tick := time.NewTicker(f.Poll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-wake:
 		case <-tick.C:
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -68,7 +69,7 @@ func TestTwoProcessesPropagation(t *testing.T) {
 			cfg := storetest.Config(t, kind)
 			a := startProcess(t, cfg)
 			b := startProcess(t, cfg)
-			ctx := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "")
+			ctx := principal.NewContext(context.Background(), principal.Principal{Name: "rita", Role: principal.Reviewer})
 			limit := time.Second
 			if kind == "sqlite" {
 				limit = 500 * time.Millisecond // polls only, every enforce.DefaultPoll

@@ -9,9 +9,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 // Kind is how much a sanction denies.
@@ -61,10 +61,10 @@ type Strike struct {
 
 // Lift records that a sanction was ended early.
 type Lift struct {
-	At       time.Time   `json:"at"`
-	Reason   string      `json:"reason"`
-	Wrongful bool        `json:"wrongful"` // the sanction should never have been imposed
-	By       audit.Actor `json:"by"`
+	At       time.Time           `json:"at"`
+	Reason   string              `json:"reason"`
+	Wrongful bool                `json:"wrongful"` // the sanction should never have been imposed
+	By       principal.Principal `json:"by"`
 }
 
 // Sanction is what is denied to one account, for how long, why and on whose authority.
@@ -85,7 +85,7 @@ type Sanction struct {
 	Via        *Via                `json:"via,omitempty"`
 	Strike     *Strike             `json:"strike,omitempty"`
 	Lifted     *Lift               `json:"lifted,omitempty"`
-	Author     audit.Actor         `json:"author"`
+	Author     principal.Principal `json:"author"`
 	CreatedAt  time.Time           `json:"created_at"`
 	UpdatedAt  time.Time           `json:"updated_at"`
 }

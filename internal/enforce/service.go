@@ -3,15 +3,16 @@ package enforce
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
-	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -134,9 +135,9 @@ func mayActOn(ctx context.Context, a authority.Authority) error {
 	if a.Kind != authority.LegalOrder {
 		return nil
 	}
-	actor, _ := audit.FromContext(ctx)
+	actor := principal.FromContext(ctx)
 	switch actor.Role {
-	case string(auth.Compliance), string(auth.Admin), audit.System.Role:
+	case principal.Compliance, principal.Admin, principal.System:
 		return nil
 	}
 	return errs.E(errs.Forbidden, "only compliance acts on sanctions under a legal order")
@@ -184,7 +185,7 @@ func (s *Service) Impose(ctx context.Context, sn *Sanction) (*Sanction, error) {
 		}
 	}
 	sn.ID = uuid.Must(uuid.NewV7()).String()
-	sn.Author, _ = audit.FromContext(ctx)
+	sn.Author = principal.FromContext(ctx)
 	sn.CreatedAt, sn.UpdatedAt = now, now
 	sn.Strike, sn.Lifted = nil, nil
 	err := s.write(ctx, Created, sn, p, func(ctx context.Context, seq int64) error {
@@ -223,7 +224,7 @@ func (s *Service) Strike(ctx context.Context, r StrikeRequest) (*Sanction, error
 		return nil, err
 	}
 	now := s.now().UTC()
-	actor, _ := audit.FromContext(ctx)
+	actor := principal.FromContext(ctx)
 	sn := &Sanction{
 		ID: uuid.Must(uuid.NewV7()).String(), Account: r.Account, Start: now,
 		ReasonCode: p.ReasonCode, Policy: p.ID, Detail: r.Detail, Evidence: r.Evidence,
@@ -284,7 +285,7 @@ func (s *Service) Lift(ctx context.Context, id string, r LiftRequest) (*Sanction
 		if !sn.ActiveAt(now) && !r.Wrongful && !now.Before(sn.Start) {
 			return nil, errs.E(errs.Conflict, "sanction %s has ended; lift it as wrongful to withdraw it", sn.ID)
 		}
-		actor, _ := audit.FromContext(ctx)
+		actor := principal.FromContext(ctx)
 		sn.Lifted = &Lift{At: now, Reason: r.Reason, Wrongful: r.Wrongful, By: actor}
 		if r.Wrongful && sn.Strike != nil {
 			sn.Strike.Withdrawn = true
@@ -430,4 +431,25 @@ func (s *Service) applyAfterCommit(ctx context.Context, sn *Sanction, seq int64)
 	e := EntryOf(sn, seq)
 	e.Services, e.Capabilities = slices.Clone(e.Services), slices.Clone(e.Capabilities)
 	s.tx.AfterCommit(ctx, func() { s.index.Apply(s.now().UnixNano(), e) })
+}
+
+// Standing returns the sanctions that deny account something now, as the decision index
+// holds them (every process's within a second), read in full from the store, newest
+// first: what the account's holder is told of their standing. Returns errs.Invalid for
+// a malformed account ID.
+func (s *Service) Standing(ctx context.Context, account string) ([]*Sanction, error) {
+	if err := accounts.CheckID("account", account); err != nil {
+		return nil, err
+	}
+	entries := s.index.Active(account, s.Now())
+	out := make([]*Sanction, 0, len(entries))
+	for _, e := range entries {
+		sn, err := s.store.Get(ctx, e.Sanction)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sn)
+	}
+	slices.SortFunc(out, func(a, b *Sanction) int { return strings.Compare(b.ID, a.ID) })
+	return out, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -46,7 +47,7 @@ func newFixture(t *testing.T, db *sqlstore.DB) *fixture {
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	ix := enforce.NewIndex()
 	svc := enforce.NewService(db.Sanctions(), db, audit.NewRecorder(db.Audit()), ix, enforce.Config{Now: c.Now})
-	ctx := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "req-1")
+	ctx := principal.NewContext(audit.WithRequestID(context.Background(), "req-1"), principal.Principal{Name: "rita", Role: principal.Reviewer})
 	return &fixture{db: db, svc: svc, clock: c, ctx: ctx}
 }
 
@@ -327,7 +328,7 @@ func TestLegalOrdersAreForCompliance(t *testing.T) {
 		if _, err := f.svc.Impose(f.ctx, &sn); errs.CodeOf(err) != errs.Forbidden {
 			t.Fatalf("reviewer imposing a legal order: %v, want forbidden", err)
 		}
-		ctx := audit.WithActor(context.Background(), audit.Actor{Name: "carl", Role: "compliance"}, "")
+		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "carl", Role: principal.Compliance})
 		sn = order
 		out, err := f.svc.Impose(ctx, &sn)
 		if err != nil {

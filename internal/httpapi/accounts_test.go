@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -259,7 +259,7 @@ func TestImportAccounts(t *testing.T) {
 		// imported by admin.
 		body := strings.ReplaceAll(ndjson("acct-", 60, "south"), "\n", "\r\n\n")
 		body = body[strings.Index(body, `{"id":"acct-30"`):]
-		w = api.do(t, request{method: "POST", target: "/v1/accounts:import", key: api.keys[auth.Admin], body: body})
+		w = api.do(t, request{method: "POST", target: "/v1/accounts:import", key: api.keys[principal.Admin], body: body})
 		wantStatus(t, w, http.StatusOK)
 		if got := decode[accounts.ImportResult](t, w); got != (accounts.ImportResult{Created: 10, Replaced: 20}) {
 			t.Fatalf("second import: %+v, want 10 created, 20 replaced", got)

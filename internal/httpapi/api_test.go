@@ -15,76 +15,76 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
-	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
-	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
 
 // testAPI is the real handler over a real database, wired as cmd/steward wires it, with
 // one API key per role.
 type testAPI struct {
 	db      *sqlstore.DB
+	app     *app.App
 	handler http.Handler
-	keys    map[auth.Role]string // the secret of each role's key
-	ix      *enforce.Index       // the check API's decision index
-	seq     *audit.Sequencer     // integrates the audit log when a test asks
+	keys    map[principal.Role]string // the secret of each role's key
+	ix      *enforce.Index            // the check API's decision index
+	seq     *audit.Sequencer          // integrates the audit log when a test asks
 }
 
 // newTestAPI builds the API over db and creates one key per role.
 func newTestAPI(tb testing.TB, db *sqlstore.DB) *testAPI {
 	tb.Helper()
-	return newTestAPIAudit(tb, db, db.Audit())
+	return newTestAPIWith(tb, db, nil)
 }
 
-// newTestAPIAudit is newTestAPI with account changes audited to log.
-func newTestAPIAudit(tb testing.TB, db *sqlstore.DB, log audit.Store) *testAPI {
+// newTestAPIWith is newTestAPI serving over db's stores as edit changes them; the keys
+// are made through db's own.
+func newTestAPIWith(tb testing.TB, db *sqlstore.DB, edit func(*app.Stores)) *testAPI {
 	tb.Helper()
-	rec := audit.NewRecorder(db.Audit())
-	keyring := auth.NewKeyring(db.Keys(), db, rec)
-	ix := enforce.NewIndex()
-	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
-	auditLog, seq := newTestAuditLog(tb, db)
-	bulkSvc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}), db, rec, bulk.Config{})
-	if err != nil {
-		tb.Fatal(err)
+	st := db.Stores()
+	if edit != nil {
+		edit(&st)
 	}
-	a := &testAPI{
-		db:  db,
-		ix:  ix,
-		seq: seq,
-		handler: NewHandler(Deps{
-			Accounts:    accounts.NewService(db.Accounts(), db, audit.NewRecorder(log)),
-			Audit:       auditLog,
-			Enforce:     enforce.NewService(db.Sanctions(), db, rec, ix, enforce.Config{Announcer: notices}),
-			Notices:     notices,
-			Webhooks:    notify.NewWebhooks(db.Webhooks(), db, rec),
-			Bulk:        bulkSvc,
-			Keys:        keyring,
-			Idempotency: db.Idempotency(),
-			Tx:          db,
-			Ping:        db.Ping,
-			Version:     "test",
-		}),
-		keys: map[auth.Role]string{},
+	a := storetest.NewAppOver(tb, st, app.Config{AuditKey: storetest.AuditKey(tb)})
+	api := &testAPI{
+		db: db, app: a, ix: a.Index, seq: a.Sequencer,
+		handler: NewHandler(Deps{App: a, Ping: db.Ping, Version: "test"}),
+		keys:    map[principal.Role]string{},
 	}
-	for _, role := range auth.Roles {
-		a.keys[role] = a.newKey(tb, keyring, role)
+	keys := a.Keys
+	if edit != nil {
+		keys = storetest.NewApp(tb, db, app.Config{}).Keys
 	}
-	return a
+	for _, role := range principal.Roles {
+		api.keys[role] = api.newKey(tb, keys, role)
+	}
+	return api
 }
 
-func (a *testAPI) newKey(tb testing.TB, keyring *auth.Keyring, role auth.Role) string {
+func (a *testAPI) newKey(tb testing.TB, keyring *auth.Keyring, role principal.Role) string {
 	tb.Helper()
 	secret, _, err := keyring.Create(context.Background(), role, "")
 	if err != nil {
 		tb.Fatalf("create %s key: %v", role, err)
 	}
 	return secret
+}
+
+// userToken returns a new user token for account, creating the account if need be.
+func (a *testAPI) userToken(tb testing.TB, account string) string {
+	tb.Helper()
+	if _, err := a.app.Accounts.Get(context.Background(), account); errs.CodeOf(err) == errs.NotFound {
+		wantStatus(tb, a.put(tb, account, validBody), http.StatusCreated)
+	}
+	w := a.do(tb, request{method: "POST", target: "/v1/accounts/" + account + "/user-tokens", key: a.keys[principal.Service], body: `{"ttl": "1h"}`})
+	wantStatus(tb, w, http.StatusCreated)
+	return decode[userTokenReply](tb, w).Token
 }
 
 // tableRoutes returns the route table. Its handlers are never called: the table is read
@@ -123,19 +123,19 @@ func (a *testAPI) do(tb testing.TB, req request) *httptest.ResponseRecorder {
 // put sends PUT /v1/accounts/{id} with the service key.
 func (a *testAPI) put(tb testing.TB, id, body string) *httptest.ResponseRecorder {
 	tb.Helper()
-	return a.do(tb, request{method: "PUT", target: "/v1/accounts/" + id, key: a.keys[auth.Service], body: body})
+	return a.do(tb, request{method: "PUT", target: "/v1/accounts/" + id, key: a.keys[principal.Service], body: body})
 }
 
 // get sends GET target with the agent key (any staff role may read).
 func (a *testAPI) get(tb testing.TB, target string) *httptest.ResponseRecorder {
 	tb.Helper()
-	return a.do(tb, request{method: "GET", target: target, key: a.keys[auth.Agent]})
+	return a.do(tb, request{method: "GET", target: target, key: a.keys[principal.Agent]})
 }
 
 // importBody sends POST /v1/accounts:import with the service key.
 func (a *testAPI) importBody(tb testing.TB, ndjson string) *httptest.ResponseRecorder {
 	tb.Helper()
-	return a.do(tb, request{method: "POST", target: "/v1/accounts:import", key: a.keys[auth.Service], body: ndjson})
+	return a.do(tb, request{method: "POST", target: "/v1/accounts:import", key: a.keys[principal.Service], body: ndjson})
 }
 
 // rows counts the rows every write touches.
@@ -176,13 +176,13 @@ func wantStatus(tb testing.TB, w *httptest.ResponseRecorder, status int) {
 
 // wantProblem checks that w is an RFC 9457 problem with status and, when field is not
 // empty, a validation error naming field. It returns the problem.
-func wantProblem(tb testing.TB, w *httptest.ResponseRecorder, status int, field string) Problem {
+func wantProblem(tb testing.TB, w *httptest.ResponseRecorder, status int, field string) problem.Problem {
 	tb.Helper()
 	wantStatus(tb, w, status)
 	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
 		tb.Fatalf("Content-Type %q, want application/problem+json", ct)
 	}
-	var p Problem
+	var p problem.Problem
 	dec := json.NewDecoder(bytes.NewReader(w.Body.Bytes()))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
@@ -192,7 +192,7 @@ func wantProblem(tb testing.TB, w *httptest.ResponseRecorder, status int, field 
 		!strings.HasPrefix(p.Type, "urn:steward:problem:") {
 		tb.Fatalf("problem lacks type, title, status or detail: %+v", p)
 	}
-	if want := ProblemType(codeOfStatus(status)); p.Type != want {
+	if want := problem.Type(codeOfStatus(status)); p.Type != want {
 		tb.Fatalf("problem type %q, want %q", p.Type, want)
 	}
 	if field != "" && !slices.ContainsFunc(p.Errors, func(e errs.FieldError) bool { return e.Field == field }) {
@@ -208,7 +208,7 @@ func wantProblem(tb testing.TB, w *httptest.ResponseRecorder, status int, field 
 
 // codeOfStatus inverts the statuses table; each status there has one code.
 func codeOfStatus(status int) errs.Code {
-	for code, s := range statuses {
+	for code, s := range problem.Statuses {
 		if s == status {
 			return code
 		}

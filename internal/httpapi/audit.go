@@ -8,8 +8,9 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/audit"
-	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/problem"
 )
 
 // The audit log's routes serve what an outside verifier needs, in the formats of
@@ -18,7 +19,7 @@ import (
 // and RFC 6962 proofs that github.com/transparency-dev/merkle/proof checks.
 
 var (
-	auditors     = []auth.Role{auth.Auditor, auth.Admin}
+	auditors     = []principal.Role{principal.Auditor, principal.Admin}
 	auditListing = []param{
 		{"start", "integer", "the tree index of the first entry (default 0); not with subject or actor"},
 		{"subject", "string", "only entries about this subject, each with its inclusion proof"},
@@ -33,16 +34,16 @@ var (
 // auditEntry is an entry as served: its tree index, the exact leaf bytes the tree commits
 // to, and the fields they encode.
 type auditEntry struct {
-	Index     int64       `json:"index"`
-	Leaf      string      `json:"leaf"` // standard base64 of the leaf bytes
-	Time      time.Time   `json:"time"`
-	Actor     audit.Actor `json:"actor"`
-	Action    string      `json:"action"`
-	Subject   string      `json:"subject"`
-	RequestID string      `json:"request_id"`
-	Fields    []string    `json:"fields"`
-	Digest    string      `json:"digest"`
-	Proof     *inclusion  `json:"proof,omitempty"` // in searches: inclusion in the page's checkpoint
+	Index     int64               `json:"index"`
+	Leaf      string              `json:"leaf"` // standard base64 of the leaf bytes
+	Time      time.Time           `json:"time"`
+	Actor     principal.Principal `json:"actor"`
+	Action    string              `json:"action"`
+	Subject   string              `json:"subject"`
+	RequestID string              `json:"request_id"`
+	Fields    []string            `json:"fields"`
+	Digest    string              `json:"digest"`
+	Proof     *inclusion          `json:"proof,omitempty"` // in searches: inclusion in the page's checkpoint
 }
 
 type auditPage struct {
@@ -75,7 +76,7 @@ func b64s(hs [][]byte) []string {
 // serveText answers text, or the problem err.
 func serveText(w http.ResponseWriter, s *server, text []byte, err error) {
 	if err != nil {
-		writeProblem(w, problemFor(err, w.Header().Get("X-Request-Id"), s.Logger))
+		problem.Write(w, problem.For(err, w.Header().Get("X-Request-Id"), s.Logger))
 		return
 	}
 	writeBody(w, http.StatusOK, "text/plain; charset=utf-8", text)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +17,8 @@ import (
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -28,39 +28,13 @@ type auditAPI struct {
 	h        http.Handler
 	seq      *audit.Sequencer
 	accounts *accounts.Service
-	keys     map[auth.Role]string
-}
-
-// newTestAuditLog returns the audit log of db with a signing key registered, as
-// `steward serve` sets it up, and its sequencer.
-func newTestAuditLog(tb testing.TB, db *sqlstore.DB) (*audit.Log, *audit.Sequencer) {
-	tb.Helper()
-	key, _, err := audit.LoadOrCreateKey(filepath.Join(tb.TempDir(), "audit.key"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	log := audit.NewLog(db.Audit(), db)
-	seq := audit.NewSequencer(log, key, nil)
-	if err := seq.Register(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	return log, seq
+	keys     map[principal.Role]string
 }
 
 func newAuditAPI(t *testing.T, db *sqlstore.DB) *auditAPI {
 	t.Helper()
-	rec := audit.NewRecorder(db.Audit())
-	keyring := auth.NewKeyring(db.Keys(), db, rec)
-	log, seq := newTestAuditLog(t, db)
-	a := &auditAPI{seq: seq, accounts: accounts.NewService(db.Accounts(), db, rec), keys: map[auth.Role]string{}}
-	a.h = NewHandler(Deps{Accounts: a.accounts, Audit: log, Keys: keyring, Idempotency: db.Idempotency(), Tx: db, Ping: db.Ping})
-	for _, role := range []auth.Role{auth.Auditor, auth.Admin, auth.Service} {
-		var err error
-		if a.keys[role], _, err = keyring.Create(context.Background(), role, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return a
+	api := newTestAPI(t, db)
+	return &auditAPI{h: api.handler, seq: api.seq, accounts: api.app.Accounts, keys: api.keys}
 }
 
 // put writes n audited accounts, a-<from> on, and sequences them.
@@ -68,7 +42,7 @@ func (a *auditAPI) put(t *testing.T, from, n int) {
 	t.Helper()
 	for i := from; i < from+n; i++ {
 		acct := &accounts.Account{ID: fmt.Sprintf("a-%d", i), Region: "yn", Locale: "zh-CN", CreatedAt: time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)}
-		if _, err := a.accounts.Put(audit.WithActor(context.Background(), audit.Actor{Name: "svc", Role: "service"}, "r"), acct); err != nil {
+		if _, err := a.accounts.Put(principal.NewContext(audit.WithRequestID(context.Background(), "r"), principal.Principal{Name: "svc", Role: principal.Service}), acct); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,7 +52,7 @@ func (a *auditAPI) put(t *testing.T, from, n int) {
 }
 
 // get calls the API with role's key ("" for none) and returns the response.
-func (a *auditAPI) get(t *testing.T, role auth.Role, target string) *httptest.ResponseRecorder {
+func (a *auditAPI) get(t *testing.T, role principal.Role, target string) *httptest.ResponseRecorder {
 	t.Helper()
 	r := httptest.NewRequest("GET", target, nil)
 	if role != "" {
@@ -92,7 +66,7 @@ func (a *auditAPI) get(t *testing.T, role auth.Role, target string) *httptest.Re
 // getJSON calls the API as an auditor, wants 200 and decodes the body into out.
 func (a *auditAPI) getJSON(t *testing.T, target string, out any) {
 	t.Helper()
-	w := a.get(t, auth.Auditor, target)
+	w := a.get(t, principal.Auditor, target)
 	if w.Code != http.StatusOK {
 		t.Fatalf("GET %s: %d %s", target, w.Code, w.Body)
 	}
@@ -126,7 +100,7 @@ func (a *auditAPI) checkpoint(t *testing.T) (note.Verifier, *audit.Checkpoint) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w = a.get(t, auth.Auditor, "/v1/audit/checkpoint")
+	w = a.get(t, principal.Auditor, "/v1/audit/checkpoint")
 	if w.Code != http.StatusOK || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
 		t.Fatalf("checkpoint: %d %s", w.Code, w.Body)
 	}
@@ -148,13 +122,13 @@ func (a *auditAPI) checkpoint(t *testing.T) (note.Verifier, *audit.Checkpoint) {
 func TestAuditAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		a := newAuditAPI(t, db)
-		if w := a.get(t, auth.Auditor, "/v1/audit/checkpoint"); w.Code != http.StatusNotFound {
+		if w := a.get(t, principal.Auditor, "/v1/audit/checkpoint"); w.Code != http.StatusNotFound {
 			t.Fatalf("checkpoint of an empty log: %d %s", w.Code, w.Body)
 		}
 		a.put(t, 0, 45)
 		v, cp := a.checkpoint(t)
-		if cp.Size != 45+3 { // and the three keys' creation
-			t.Fatalf("size %d, want 48", cp.Size)
+		if want := int64(45 + len(principal.Roles)); cp.Size != want { // and the keys' creation
+			t.Fatalf("size %d, want %d", cp.Size, want)
 		}
 
 		// Every entry, page by page, each proven with the inclusion proof route.
@@ -222,18 +196,18 @@ func TestAuditAPI(t *testing.T) {
 func TestAuditAPIRefusals(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		a := newAuditAPI(t, db)
-		a.put(t, 0, 10) // a tree of 13
+		a.put(t, 0, 10) // a tree of 17, with the seven keys
 		for _, c := range []struct{ target, field string }{
 			{"/v1/audit/proof/inclusion?index=x&size=5", "index"},
 			{"/v1/audit/proof/inclusion?size=5", "index"},
 			{"/v1/audit/proof/inclusion?index=5&size=5", "index"},
-			{"/v1/audit/proof/inclusion?index=1&size=14", "size"},
+			{"/v1/audit/proof/inclusion?index=1&size=18", "size"},
 			{"/v1/audit/proof/inclusion?index=1&size=0", "size"},
 			{"/v1/audit/proof/consistency?from=0&to=5", "from"},
 			{"/v1/audit/proof/consistency?to=5", "from"},
 			{"/v1/audit/proof/consistency?from=6&to=5", "from"},
 			{"/v1/audit/proof/consistency?from=2&to=99", "to"},
-			{"/v1/audit/entries?start=14", "start"},
+			{"/v1/audit/entries?start=18", "start"},
 			{"/v1/audit/entries?start=-1", "start"},
 			{"/v1/audit/entries?limit=0", "limit"},
 			{"/v1/audit/entries?limit=1001", "limit"},
@@ -242,26 +216,26 @@ func TestAuditAPIRefusals(t *testing.T) {
 			{"/v1/audit/entries?cursor=zzz", "cursor"},
 			{"/v1/audit/entries?start=1&cursor=aTM", "cursor"},
 		} {
-			w := a.get(t, auth.Auditor, c.target)
-			var p Problem
+			w := a.get(t, principal.Auditor, c.target)
+			var p problem.Problem
 			json.Unmarshal(w.Body.Bytes(), &p)
 			if w.Code != http.StatusBadRequest || len(p.Errors) != 1 || p.Errors[0].Field != c.field {
 				t.Errorf("GET %s: %d %s; want 400 naming %s", c.target, w.Code, w.Body, c.field)
 			}
 		}
 		for _, c := range []struct {
-			role   auth.Role
+			role   principal.Role
 			target string
 			status int
 		}{
 			{"", "/v1/audit/checkpoint", http.StatusUnauthorized},
-			{auth.Service, "/v1/audit/checkpoint", http.StatusForbidden},
-			{auth.Service, "/v1/audit/entries", http.StatusForbidden},
-			{auth.Service, "/v1/audit/proof/inclusion?index=0", http.StatusForbidden},
+			{principal.Service, "/v1/audit/checkpoint", http.StatusForbidden},
+			{principal.Service, "/v1/audit/entries", http.StatusForbidden},
+			{principal.Service, "/v1/audit/proof/inclusion?index=0", http.StatusForbidden},
 			{"", "/v1/audit/proof/consistency?from=1", http.StatusUnauthorized},
-			{auth.Admin, "/v1/audit/checkpoint", http.StatusOK},
-			{auth.Admin, "/v1/audit/proof/inclusion?index=0", http.StatusOK},
-			{auth.Auditor, "/v1/audit/proof/consistency?from=1", http.StatusOK},
+			{principal.Admin, "/v1/audit/checkpoint", http.StatusOK},
+			{principal.Admin, "/v1/audit/proof/inclusion?index=0", http.StatusOK},
+			{principal.Auditor, "/v1/audit/proof/consistency?from=1", http.StatusOK},
 			{"", "/v1/audit/verifier-key", http.StatusOK},
 		} {
 			if w := a.get(t, c.role, c.target); w.Code != c.status {

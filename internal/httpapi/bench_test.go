@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
 
@@ -33,7 +33,7 @@ func serveBench(b *testing.B, api *testAPI) (url string, hc *http.Client, key st
 	b.Cleanup(srv.Close)
 	tr := &http.Transport{MaxIdleConns: 2 * benchClients, MaxIdleConnsPerHost: 2 * benchClients}
 	b.Cleanup(tr.CloseIdleConnections)
-	return srv.URL, &http.Client{Transport: tr, Timeout: 10 * time.Minute}, api.keys[auth.Service]
+	return srv.URL, &http.Client{Transport: tr, Timeout: 10 * time.Minute}, api.keys[principal.Service]
 }
 
 // send makes one request and fails unless it answers want; it reads the whole answer so
@@ -75,7 +75,7 @@ func BenchmarkPutAccount(b *testing.B) {
 			if sequenced {
 				ctx, cancel := context.WithCancel(context.Background())
 				done := make(chan struct{})
-				go func() { api.seq.Run(ctx, 500*time.Millisecond); close(done) }()
+				go func() { api.seq.Run(ctx); close(done) }()
 				b.Cleanup(func() { cancel(); <-done })
 			}
 			url, hc, key := serveBench(b, api)

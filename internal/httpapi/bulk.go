@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/bulk"
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 var (
-	bulkW = []auth.Role{auth.Compliance, auth.Admin}
-	bulkR = []auth.Role{auth.Compliance, auth.Admin, auth.Auditor}
+	bulkW = []principal.Role{principal.Compliance, principal.Admin}
+	bulkR = []principal.Role{principal.Compliance, principal.Admin, principal.Auditor}
 )
 
 type (

@@ -14,9 +14,9 @@ import (
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
-	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/bulk/population"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
 
@@ -67,10 +67,10 @@ func checkDuringExecute(b *testing.B, duty float64) {
 			b.Fatal(err)
 		}
 		srv := httptest.NewServer(api.handler)
-		idle := checksPerSecond(b, srv.URL, api.keys[auth.Service], 2*time.Second)
+		idle := checksPerSecond(b, srv.URL, api.keys[principal.Service], 2*time.Second)
 
 		svc := runner(b, db, 500, duty)
-		ctx := audit.WithActor(context.Background(), audit.Actor{Name: "c", Role: "compliance"}, "")
+		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "c", Role: principal.Compliance})
 		var req bulk.CreateRequest
 		if err := decodeJSON([]byte(bulkSweep), &req); err != nil {
 			b.Fatal(err)
@@ -86,7 +86,7 @@ func checkDuringExecute(b *testing.B, duty float64) {
 		}
 		rctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
-		wg.Go(func() { svc.Run(rctx, nil, time.Second) })
+		wg.Go(func() { svc.Run(rctx) })
 		before := &bulk.Action{}
 		for before.Progress.Done == 0 { // the targets are fixed: sanctioning has begun
 			time.Sleep(10 * time.Millisecond)
@@ -94,7 +94,7 @@ func checkDuringExecute(b *testing.B, duty float64) {
 				b.Fatal(err)
 			}
 		}
-		busy := checksPerSecond(b, srv.URL, api.keys[auth.Service], 2*time.Second)
+		busy := checksPerSecond(b, srv.URL, api.keys[principal.Service], 2*time.Second)
 		got, _ := svc.Get(context.Background(), a.ID)
 		cancel()
 		wg.Wait()

@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/audit"
-	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/bulk/population"
-	"github.com/stewardhq/steward/internal/enforce"
-	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -30,19 +30,12 @@ const bulkSweep = `{"name": "border sweep",
 // runner executes bulk actions over db as a second process would.
 func runner(t testing.TB, db *sqlstore.DB, batch int, duty ...float64) *bulk.Service {
 	t.Helper()
-	rec := audit.NewRecorder(db.Audit())
-	notices := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
-	enf := enforce.NewService(db.Sanctions(), db, rec, enforce.NewIndex(), enforce.Config{Announcer: notices})
-	svc, err := bulk.NewService(db.BulkActions(), db.Accounts(), enf, db, rec, bulk.Config{Batch: batch, Duty: append(duty, 1)[0]})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return svc
+	return storetest.NewApp(t, db, app.Config{Bulk: bulk.Config{Batch: batch, Duty: append(duty, 1)[0], Poll: 5 * time.Millisecond}}).Bulk
 }
 
 func (a *testAPI) bulkState(t *testing.T, id string) bulk.Status {
 	t.Helper()
-	w := a.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id, key: a.keys[auth.Auditor]})
+	w := a.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id, key: a.keys[principal.Auditor]})
 	if w.Code != 200 {
 		t.Fatalf("GET: %d %s", w.Code, w.Body)
 	}
@@ -58,7 +51,7 @@ func (a *testAPI) runTo(t *testing.T, svc *bulk.Service, id string, want bulk.St
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { svc.Run(ctx, nil, 5*time.Millisecond) })
+	wg.Go(func() { svc.Run(ctx) })
 	defer func() { cancel(); wg.Wait() }()
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if st := a.bulkState(t, id); st.State == want {
@@ -76,7 +69,7 @@ func TestBulkOverHTTP(t *testing.T) {
 		if _, err := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit())).Import(context.Background(), pop, nil); err != nil {
 			t.Fatal(err)
 		}
-		key := api.keys[auth.Compliance]
+		key := api.keys[principal.Compliance]
 		post := func(target, body, idem string) *http.Response {
 			req := request{method: "POST", target: target, key: key, body: body}
 			if idem != "" {
@@ -95,12 +88,12 @@ func TestBulkOverHTTP(t *testing.T) {
 		// A CEL error is a 400 naming the expression and the position.
 		bad := strings.Replace(bulkSweep, `account.attributes.fraud_score < 0.3`, `account.attributes.fraud_score < `, 1)
 		r := post("/v1/bulk-actions", bad, "")
-		var p Problem
+		var p problem.Problem
 		decode(r, &p)
 		if r.StatusCode != 400 || len(p.Errors) != 1 || p.Errors[0].Field != "screens[clean_record]" || !strings.Contains(p.Errors[0].Message, "line 1, column 34") {
 			t.Fatalf("bad CEL: %d %+v", r.StatusCode, p)
 		}
-		if w := api.do(t, request{method: "POST", target: "/v1/bulk-actions", key: api.keys[auth.Reviewer], body: bulkSweep}); w.Code != 403 {
+		if w := api.do(t, request{method: "POST", target: "/v1/bulk-actions", key: api.keys[principal.Reviewer], body: bulkSweep}); w.Code != 403 {
 			t.Fatalf("reviewer creates a bulk action: %d", w.Code)
 		}
 
@@ -168,7 +161,7 @@ func TestBulkOverHTTP(t *testing.T) {
 		var targets []bulk.TargetState
 		seen := map[string]bool{}
 		for cursor := ""; ; {
-			w := api.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id + "/targets?limit=7&cursor=" + cursor, key: api.keys[auth.Auditor]})
+			w := api.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id + "/targets?limit=7&cursor=" + cursor, key: api.keys[principal.Auditor]})
 			var p struct {
 				Targets []bulk.TargetState `json:"targets"`
 				Next    string             `json:"next"`
@@ -190,7 +183,7 @@ func TestBulkOverHTTP(t *testing.T) {
 		if len(targets) != d.ToSanction {
 			t.Fatalf("%d targets listed, want %d", len(targets), d.ToSanction)
 		}
-		if w := api.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id + "/targets?cursor=bad", key: api.keys[auth.Auditor]}); w.Code != 400 {
+		if w := api.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id + "/targets?cursor=bad", key: api.keys[principal.Auditor]}); w.Code != 400 {
 			t.Fatalf("a bad cursor: %d", w.Code)
 		}
 	})

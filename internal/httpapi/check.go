@@ -8,6 +8,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/problem"
 )
 
 // The check API sits in front of every request a platform serves, so it is written for
@@ -53,7 +54,7 @@ type checkReply struct {
 }
 
 func (s *server) check(w http.ResponseWriter, r *http.Request) {
-	fail := func(err error) { writeProblem(w, problemFor(err, w.Header().Get("X-Request-Id"), s.Logger)) }
+	fail := func(err error) { problem.Write(w, problem.For(err, w.Header().Get("X-Request-Id"), s.Logger)) }
 	body, err := readBody(r, maxCheckBody)
 	if err != nil {
 		fail(err)

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
 
@@ -99,7 +99,7 @@ func BenchmarkCheckHTTP(b *testing.B) {
 					for next.Add(1) <= int64(b.N) {
 						start := time.Now()
 						req, _ := http.NewRequest("POST", srv.URL+"/v1/check", bytes.NewReader(bodies[w]))
-						req.Header.Set("Authorization", "Bearer "+api.keys[auth.Service])
+						req.Header.Set("Authorization", "Bearer "+api.keys[principal.Service])
 						resp, err := client.Do(req)
 						if err != nil {
 							b.Error(err)

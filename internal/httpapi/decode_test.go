@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -49,7 +49,7 @@ func TestPutAccountBadInput(t *testing.T) {
 					status = http.StatusBadRequest
 				}
 				for _, id := range ids {
-					w := api.do(t, request{method: "PUT", target: "/v1/accounts/" + id, key: api.keys[auth.Service], body: tt.body, header: tt.header})
+					w := api.do(t, request{method: "PUT", target: "/v1/accounts/" + id, key: api.keys[principal.Service], body: tt.body, header: tt.header})
 					wantProblem(t, w, status, tt.field)
 					api.wantRows(t, before)
 				}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -20,7 +20,7 @@ type enforceAPI struct {
 	db   *sqlstore.DB
 	ix   *enforce.Index
 	h    http.Handler
-	keys map[auth.Role]string
+	keys map[principal.Role]string
 }
 
 func newEnforceAPI(tb testing.TB, db *sqlstore.DB) *enforceAPI {
@@ -29,7 +29,7 @@ func newEnforceAPI(tb testing.TB, db *sqlstore.DB) *enforceAPI {
 	return &enforceAPI{db: db, ix: a.ix, h: a.handler, keys: a.keys}
 }
 
-func (a *enforceAPI) call(tb testing.TB, role auth.Role, method, target, body string, header ...string) *httptest.ResponseRecorder {
+func (a *enforceAPI) call(tb testing.TB, role principal.Role, method, target, body string, header ...string) *httptest.ResponseRecorder {
 	tb.Helper()
 	r := httptest.NewRequest(method, target, strings.NewReader(body))
 	r.Header.Set("Authorization", "Bearer "+a.keys[role])
@@ -67,16 +67,16 @@ const spamPolicy = `{"title": {"en": "Spam", "zh-CN": "垃圾信息"}, "clause":
 func TestSanctionsAPI(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		api := newEnforceAPI(t, db)
-		wantCode(t, api.call(t, auth.Reviewer, "PUT", "/v1/policies/spam", spamPolicy), http.StatusForbidden)
-		wantCode(t, api.call(t, auth.Compliance, "PUT", "/v1/policies/spam", spamPolicy), http.StatusCreated)
-		wantCode(t, api.call(t, auth.Compliance, "PUT", "/v1/policies/spam", spamPolicy), http.StatusOK)
+		wantCode(t, api.call(t, principal.Reviewer, "PUT", "/v1/policies/spam", spamPolicy), http.StatusForbidden)
+		wantCode(t, api.call(t, principal.Compliance, "PUT", "/v1/policies/spam", spamPolicy), http.StatusCreated)
+		wantCode(t, api.call(t, principal.Compliance, "PUT", "/v1/policies/spam", spamPolicy), http.StatusOK)
 
 		// A strike, retried with its Idempotency-Key, makes one sanction.
 		strike := `{"account": "u1", "policy": "spam", "evidence": ["msg:9"]}`
-		first := api.call(t, auth.Reviewer, "POST", "/v1/strikes", strike, "Idempotency-Key", "k1")
+		first := api.call(t, principal.Reviewer, "POST", "/v1/strikes", strike, "Idempotency-Key", "k1")
 		wantCode(t, first, http.StatusCreated)
 		before := api.counts(t)
-		retry := api.call(t, auth.Reviewer, "POST", "/v1/strikes", strike, "Idempotency-Key", "k1")
+		retry := api.call(t, principal.Reviewer, "POST", "/v1/strikes", strike, "Idempotency-Key", "k1")
 		wantCode(t, retry, http.StatusCreated)
 		if retry.Body.String() != first.Body.String() || retry.Header().Get("Idempotent-Replayed") != "true" {
 			t.Fatalf("retry answered %s, want the first answer %s", retry.Body, first.Body)
@@ -84,7 +84,7 @@ func TestSanctionsAPI(t *testing.T) {
 		if after := api.counts(t); after["sanctions"] != before["sanctions"] || after["audit_entries"] != before["audit_entries"] {
 			t.Fatalf("retry wrote: %v then %v", before, after)
 		}
-		second := api.call(t, auth.Reviewer, "POST", "/v1/strikes", strike, "Idempotency-Key", "k2")
+		second := api.call(t, principal.Reviewer, "POST", "/v1/strikes", strike, "Idempotency-Key", "k2")
 		wantCode(t, second, http.StatusCreated)
 		var sn enforce.Sanction
 		json.Unmarshal(second.Body.Bytes(), &sn)
@@ -94,7 +94,7 @@ func TestSanctionsAPI(t *testing.T) {
 
 		check := func(body string) map[string]any {
 			t.Helper()
-			w := api.call(t, auth.Service, "POST", "/v1/check", body)
+			w := api.call(t, principal.Service, "POST", "/v1/check", body)
 			wantCode(t, w, http.StatusOK)
 			var out map[string]any
 			if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
@@ -117,41 +117,41 @@ func TestSanctionsAPI(t *testing.T) {
 		if want := []any{false, true, true, true}; !equalAny(allowed, want) {
 			t.Fatalf("batch: allowed %v, want %v", allowed, want)
 		}
-		wantCode(t, api.call(t, auth.Reviewer, "POST", "/v1/check", `{"account": "u1", "capability": "chat.send"}`), http.StatusForbidden)
+		wantCode(t, api.call(t, principal.Reviewer, "POST", "/v1/check", `{"account": "u1", "capability": "chat.send"}`), http.StatusForbidden)
 
 		// Lift, retried; then the account is allowed again.
-		lift := api.call(t, auth.Reviewer, "POST", "/v1/sanctions/"+sn.ID+"/lift", `{"reason": "wrong person", "wrongful": true}`, "Idempotency-Key", "k3")
+		lift := api.call(t, principal.Reviewer, "POST", "/v1/sanctions/"+sn.ID+"/lift", `{"reason": "wrong person", "wrongful": true}`, "Idempotency-Key", "k3")
 		wantCode(t, lift, http.StatusOK)
-		wantCode(t, api.call(t, auth.Reviewer, "POST", "/v1/sanctions/"+sn.ID+"/lift", `{"reason": "wrong person", "wrongful": true}`, "Idempotency-Key", "k3"), http.StatusOK)
-		wantCode(t, api.call(t, auth.Reviewer, "POST", "/v1/sanctions/"+sn.ID+"/lift", `{"reason": "again"}`), http.StatusConflict)
+		wantCode(t, api.call(t, principal.Reviewer, "POST", "/v1/sanctions/"+sn.ID+"/lift", `{"reason": "wrong person", "wrongful": true}`, "Idempotency-Key", "k3"), http.StatusOK)
+		wantCode(t, api.call(t, principal.Reviewer, "POST", "/v1/sanctions/"+sn.ID+"/lift", `{"reason": "again"}`), http.StatusConflict)
 		if check(`{"account": "u1", "capability": "chat.send"}`)["allowed"] != true {
 			t.Fatal("still denied after the lift")
 		}
 
 		// History, newest first, a page at a time.
-		w := api.call(t, auth.Agent, "GET", "/v1/accounts/u1/sanctions?limit=1", "")
+		w := api.call(t, principal.Agent, "GET", "/v1/accounts/u1/sanctions?limit=1", "")
 		wantCode(t, w, http.StatusOK)
 		var page sanctionPage
 		json.Unmarshal(w.Body.Bytes(), &page)
 		if len(page.Sanctions) != 1 || page.Sanctions[0].ID != sn.ID || page.Next == "" {
 			t.Fatalf("first page: %s", w.Body)
 		}
-		w = api.call(t, auth.Agent, "GET", "/v1/accounts/u1/sanctions?limit=1&cursor="+page.Next, "")
+		w = api.call(t, principal.Agent, "GET", "/v1/accounts/u1/sanctions?limit=1&cursor="+page.Next, "")
 		json.Unmarshal(w.Body.Bytes(), &page)
 		if len(page.Sanctions) != 1 || page.Sanctions[0].ID == sn.ID || page.Next == "" {
 			t.Fatalf("second page: %s", w.Body)
 		}
-		wantCode(t, api.call(t, auth.Agent, "GET", "/v1/sanctions/"+sn.ID, ""), http.StatusOK)
+		wantCode(t, api.call(t, principal.Agent, "GET", "/v1/sanctions/"+sn.ID, ""), http.StatusOK)
 
 		// A notice for each strike and for the lift, newest first; none for the retry.
-		w = api.call(t, auth.Agent, "GET", "/v1/accounts/u1/notices", "")
+		w = api.call(t, principal.Agent, "GET", "/v1/accounts/u1/notices", "")
 		wantCode(t, w, http.StatusOK)
 		var notices noticePage
 		json.Unmarshal(w.Body.Bytes(), &notices)
 		if len(notices.Notices) != 3 || notices.Notices[0].Event != enforce.Lifted || notices.Notices[0].Sanction != sn.ID {
 			t.Fatalf("notices: %s", w.Body)
 		}
-		wantCode(t, api.call(t, auth.Agent, "GET", "/v1/sanctions/0190a0a0-0000-7000-8000-000000000000", ""), http.StatusNotFound)
+		wantCode(t, api.call(t, principal.Agent, "GET", "/v1/sanctions/0190a0a0-0000-7000-8000-000000000000", ""), http.StatusNotFound)
 	})
 }
 
@@ -171,7 +171,7 @@ func equalAny(a, b []any) bool {
 func TestSanctionsAPIBadInput(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		api := newEnforceAPI(t, db)
-		wantCode(t, api.call(t, auth.Admin, "PUT", "/v1/policies/spam", spamPolicy), http.StatusCreated)
+		wantCode(t, api.call(t, principal.Admin, "PUT", "/v1/policies/spam", spamPolicy), http.StatusCreated)
 		before := api.counts(t)
 		for _, c := range []struct {
 			method, target, body, field string
@@ -193,14 +193,14 @@ func TestSanctionsAPIBadInput(t *testing.T) {
 			{"POST", "/v1/check", `{"checks": []}`, "checks", 400},
 		} {
 			for _, idem := range []string{"", "bad-input-key"} {
-				w := api.call(t, auth.Admin, c.method, c.target, c.body, "Idempotency-Key", idem)
+				w := api.call(t, principal.Admin, c.method, c.target, c.body, "Idempotency-Key", idem)
 				if w.Code != c.status || !strings.Contains(w.Body.String(), `"field":"`+c.field+`"`) {
 					t.Errorf("%s %s %s: status %d, want %d naming %s; body: %s", c.method, c.target, c.body, w.Code, c.status, c.field, w.Body)
 				}
 			}
 		}
 		many := `{"checks": [` + strings.Repeat(`{"account": "u1", "capability": "chat.send"},`, maxChecks) + `{"account": "u1", "capability": "chat.send"}]}`
-		wantCode(t, api.call(t, auth.Service, "POST", "/v1/check", many), http.StatusRequestEntityTooLarge)
+		wantCode(t, api.call(t, principal.Service, "POST", "/v1/check", many), http.StatusRequestEntityTooLarge)
 		if after := api.counts(t); after["sanctions"] != before["sanctions"] || after["sanction_policies"] != before["sanction_policies"] ||
 			after["audit_entries"] != before["audit_entries"] || after["idempotency"] != before["idempotency"] {
 			t.Fatalf("bad input wrote: %v then %v", before, after)
@@ -218,7 +218,7 @@ func TestEnforceRoutesRoles(t *testing.T) {
 			continue
 		}
 		target := strings.ReplaceAll(rt.Path, "{id}", "acct-1")
-		for _, role := range auth.Roles {
+		for _, role := range principal.Roles {
 			w := api.call(t, role, rt.Method, target, `{}`)
 			allowed := slices.Contains(rt.Roles, role)
 			switch {

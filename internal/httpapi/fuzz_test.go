@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
 
@@ -33,7 +33,7 @@ func FuzzPutAccount(f *testing.F) {
 		target := "/v1/accounts/" + url.PathEscape(id)
 		before := api.rows(t)
 		stored := api.stored(t, target)
-		w := api.do(t, request{method: "PUT", target: target, key: api.keys[auth.Service], body: string(body)})
+		w := api.do(t, request{method: "PUT", target: target, key: api.keys[principal.Service], body: string(body)})
 		switch {
 		case w.Code >= 500:
 			t.Fatalf("status %d; body: %s", w.Code, w.Body)

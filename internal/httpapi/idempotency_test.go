@@ -6,7 +6,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -31,7 +31,7 @@ func TestIdempotencyKey(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 				api := newTestAPI(t, db)
-				service := api.keys[auth.Service]
+				service := api.keys[principal.Service]
 				call := func(key, target, body, idemKey string) *httptest.ResponseRecorder {
 					return api.do(t, request{method: tt.method, target: target, key: key, body: body, header: withKey(idemKey)})
 				}
@@ -82,7 +82,7 @@ func TestIdempotencyKey(t *testing.T) {
 				})
 				t.Run("keys are scoped per API key", func(t *testing.T) {
 					before := api.rows(t)
-					w := call(api.keys[auth.Admin], tt.target, tt.body, "k1")
+					w := call(api.keys[principal.Admin], tt.target, tt.body, "k1")
 					wantStatus(t, w, http.StatusOK) // a replace, done anew
 					if w.Header().Get("Idempotent-Replayed") != "" {
 						t.Fatal("another API key got the first key's answer")
@@ -109,7 +109,7 @@ func TestIdempotencyKeyConcurrent(t *testing.T) {
 				for i := range answers {
 					wg.Go(func() {
 						<-start
-						answers[i] = api.do(t, request{method: tt.method, target: tt.target, key: api.keys[auth.Service], body: tt.body, header: withKey("same")})
+						answers[i] = api.do(t, request{method: tt.method, target: tt.target, key: api.keys[principal.Service], body: tt.body, header: withKey("same")})
 					})
 				}
 				close(start)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/stewardhq/steward/internal/problem"
 )
 
 // The OpenAPI document is generated from the route table, so it cannot drift from it.
@@ -63,7 +65,7 @@ func (s *server) openAPI() map[string]any {
 		}
 		responses := map[string]any{strconv.Itoa(status): ok, "default": map[string]any{
 			"description": "an error, as RFC 9457 problem details",
-			"content":     map[string]any{"application/problem+json": map[string]any{"schema": schemaOf(reflect.TypeOf(Problem{}))}},
+			"content":     map[string]any{"application/problem+json": map[string]any{"schema": schemaOf(reflect.TypeOf(problem.Problem{}))}},
 		}}
 		op["responses"] = responses
 		if !rt.Public {

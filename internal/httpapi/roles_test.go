@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -32,7 +32,7 @@ func fillPath(tb testing.TB, path string) string {
 }
 
 // TestRoleMatrix walks every route of the table with no key, an unknown key, a malformed
-// Authorization header and every role's key.
+// Authorization header, every role's key and an end user's token.
 func TestRoleMatrix(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		api := newTestAPI(t, db)
@@ -58,6 +58,7 @@ func TestRoleMatrix(t *testing.T) {
 				}{
 					{"no key", ""},
 					{"unknown key", "Bearer stw_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
+					{"unknown user token", "Bearer stu_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"},
 					{"not a steward key", "Bearer hunter2"},
 					{"basic auth", "Basic YWRtaW46YWRtaW4="},
 					{"empty bearer", "Bearer "},
@@ -77,7 +78,24 @@ func TestRoleMatrix(t *testing.T) {
 						api.wantRows(t, before)
 					})
 				}
-				for _, role := range auth.Roles {
+				t.Run("user token", func(t *testing.T) {
+					token := api.userToken(t, "acct-1") // a fresh one: DELETE /v1/me/token ends its own
+					user := slices.Contains(rt.Roles, principal.User)
+					if user != (rt.Path == "/v1/me" || strings.HasPrefix(rt.Path, "/v1/me/")) {
+						t.Fatalf("roles %v: user tokens must reach exactly the routes under /v1/me/", rt.Roles)
+					}
+					before := api.rows(t)
+					w := api.do(t, request{method: rt.Method, target: target, key: token, body: validBody})
+					if !user {
+						wantProblem(t, w, http.StatusForbidden, "")
+						api.wantRows(t, before)
+						return
+					}
+					if w.Code == http.StatusUnauthorized || w.Code == http.StatusForbidden || w.Code >= 500 {
+						t.Fatalf("user token: status %d; body: %s", w.Code, w.Body)
+					}
+				})
+				for _, role := range principal.Roles {
 					t.Run(string(role), func(t *testing.T) {
 						before := api.rows(t)
 						// A valid body: an allowed write may succeed, which must not be

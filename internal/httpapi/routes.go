@@ -3,15 +3,15 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 // route is one API route: who may call it, what it does, and how it is documented.
 type route struct {
 	Method  string
-	Path    string      // a net/http pattern path, with {name} wildcards
-	Roles   []auth.Role // who may call it; empty with Public
-	Public  bool        // no key needed
+	Path    string           // a net/http pattern path, with {name} wildcards
+	Roles   []principal.Role // who may call it; empty with Public
+	Public  bool             // no key needed
 	Summary string
 	Query   []param // query parameters, for the OpenAPI document
 	Request any     // a value of the request body's type, for the OpenAPI document
@@ -37,13 +37,14 @@ func (rt route) maxBody() int64 {
 }
 
 var (
-	staff       = auth.Staff
-	accountsW   = []auth.Role{auth.Service, auth.Admin}
+	staff       = principal.Staff
+	accountsW   = []principal.Role{principal.Service, principal.Admin}
 	pageParams  = []param{{"cursor", "string", "the next value of the previous page"}, {"limit", "integer", "page size, 1 to 1000 (default 100)"}}
 	regionParam = param{"region", "string", "only accounts in this region"}
-	sanctionsW  = []auth.Role{auth.Reviewer, auth.Compliance, auth.Admin}
-	policiesW   = []auth.Role{auth.Compliance, auth.Admin}
-	checkers    = []auth.Role{auth.Service, auth.Admin}
+	sanctionsW  = []principal.Role{principal.Reviewer, principal.Compliance, principal.Admin}
+	policiesW   = []principal.Role{principal.Compliance, principal.Admin}
+	checkers    = []principal.Role{principal.Service, principal.Admin}
+	endUser     = []principal.Role{principal.User}
 )
 
 // routes lists every route of the API and the roles that may call it.
@@ -58,6 +59,14 @@ func (s *server) routes() []route {
 		{Method: "GET", Path: "/v1/accounts/{id}", Roles: staff, Summary: "Returns an account.", Reply: accountReply{}, handle: s.getAccount},
 		{Method: "GET", Path: "/v1/accounts", Roles: staff, Summary: "Lists accounts in ID order, a page at a time.",
 			Query: append([]param{regionParam}, pageParams...), Reply: accountPage{}, handle: s.listAccounts},
+		{Method: "POST", Path: "/v1/accounts/{id}/user-tokens", Roles: accountsW,
+			Summary: "Makes a token (stu_…) that lets the account's holder call the routes under /v1/me/, for ttl (1m to 24h, default 15m); a sanctioned account gets one too.",
+			Request: userTokenBody{}, Reply: userTokenReply{}, Status: http.StatusCreated, write: s.createUserToken},
+		{Method: "GET", Path: "/v1/me", Roles: endUser,
+			Summary: "The token's account's standing: the sanctions that deny it something now (what, why, until when, where to appeal), what stays allowed, the latest notices.",
+			Reply:   meReply{}, handle: s.getMe},
+		{Method: "DELETE", Path: "/v1/me/token", Roles: endUser, Summary: "Ends the token this request is made with.",
+			Reply: tokenEnded{}, write: s.endMyToken},
 		{Method: "POST", Path: "/v1/accounts:import", Roles: accountsW, MaxBody: maxImportBody,
 			Summary: "Creates or replaces up to 100,000 accounts given as NDJSON, all or nothing.",
 			Request: importLine{}, Reply: importReply{}, write: s.importAccounts},
@@ -90,9 +99,9 @@ func (s *server) routes() []route {
 			Request: amendBody{}, Reply: sanctionReply{}, write: s.amendSanction},
 		{Method: "GET", Path: "/v1/accounts/{id}/notices", Roles: staff, Summary: "Lists the notices sent to an account about its sanctions, newest first, a page at a time.",
 			Query: pageParams, Reply: noticePage{}, handle: s.listNotices},
-		{Method: "PUT", Path: "/v1/webhooks/{name}", Roles: []auth.Role{auth.Admin}, Summary: "Creates (201) or replaces (200) a webhook receiving events as signed CloudEvents.",
+		{Method: "PUT", Path: "/v1/webhooks/{name}", Roles: []principal.Role{principal.Admin}, Summary: "Creates (201) or replaces (200) a webhook receiving events as signed CloudEvents.",
 			Request: webhookBody{}, Reply: webhookReply{}, Status: http.StatusCreated, write: s.putWebhook},
-		{Method: "GET", Path: "/v1/webhooks/{name}/deliveries", Roles: []auth.Role{auth.Admin}, Summary: "Lists a webhook's delivery attempts, newest first, a page at a time.",
+		{Method: "GET", Path: "/v1/webhooks/{name}/deliveries", Roles: []principal.Role{principal.Admin}, Summary: "Lists a webhook's delivery attempts, newest first, a page at a time.",
 			Query: pageParams, Reply: deliveryPage{}, handle: s.listDeliveries},
 		{Method: "POST", Path: "/v1/check", Roles: checkers, Summary: "Decides whether accounts may use capabilities: one check, or a batch of up to 10,000 answered in order.",
 			Request: checkBody{}, Reply: checkResult{}, raw: s.check},

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,32 +22,21 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/audit"
-	"github.com/stewardhq/steward/internal/auth"
-	"github.com/stewardhq/steward/internal/bulk"
-	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/bearer"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/idempotency"
-	"github.com/stewardhq/steward/internal/notify"
-	"github.com/stewardhq/steward/internal/txn"
+	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/problem"
 )
 
 // Deps is what the API serves.
 type Deps struct {
-	Accounts    *accounts.Service
-	Audit       *audit.Log // the audit log's checkpoints, entries and proofs
-	Keys        *auth.Keyring
-	Idempotency idempotency.Store
-	Tx          txn.Runner
-	Ping        func(context.Context) error // reports whether the database answers
-	Logger      *slog.Logger
-	Version     string
-
-	Enforce  *enforce.Service // sanctions, policies and the check API
-	Notices  *notify.Notifier // notices to users about their sanctions
-	Webhooks *notify.Webhooks // webhook receivers and their delivery history
-	Bulk     *bulk.Service    // bulk actions: dry run, execution, revert
+	*app.App                             // the services (see package app)
+	Ping     func(context.Context) error // reports whether the database answers
+	Logger   *slog.Logger
+	Version  string
 }
 
 // server holds the dependencies the handlers share.
@@ -57,8 +47,21 @@ type server struct {
 	registry *prometheus.Registry
 }
 
+// Handler is the API's HTTP handler: every route of the route table, and problem details
+// for the paths under /v1/ it does not have.
+type Handler struct {
+	mux      *http.ServeMux
+	patterns []string
+}
+
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// Patterns returns the patterns of a top-level mux that h serves: "/v1/" and each
+// operational path outside it (/healthz, /metrics, /openapi.json).
+func (h *Handler) Patterns() []string { return h.patterns }
+
 // NewHandler returns the API's HTTP handler.
-func NewHandler(d Deps) http.Handler {
+func NewHandler(d Deps) *Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -83,17 +86,26 @@ func NewHandler(d Deps) http.Handler {
 		}
 		allowed[rt.Path] = append(allowed[rt.Path], rt.Method)
 	}
-	mux.Handle("/", s.wrap(route{Method: "", Path: "/", Public: true, raw: func(w http.ResponseWriter, r *http.Request) {
+	unmatched := s.wrap(route{Method: "", Path: "/v1/", Public: true, raw: func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := paths.Handler(r); pattern != "" {
 			w.Header().Set("Allow", strings.Join(allowed[pattern], ", "))
-			writeProblem(w, Problem{Type: ProblemType("method_not_allowed"), Title: "Method Not Allowed",
+			problem.Write(w, problem.Problem{Type: problem.Type("method_not_allowed"), Title: "Method Not Allowed",
 				Status: http.StatusMethodNotAllowed, RequestID: w.Header().Get("X-Request-Id"),
 				Detail: fmt.Sprintf("%s does not take %s; it takes %s", r.URL.Path, r.Method, strings.Join(allowed[pattern], ", "))})
 			return
 		}
-		writeProblem(w, problemFor(errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path), w.Header().Get("X-Request-Id"), s.Logger))
-	}}))
-	return mux
+		problem.Write(w, problem.For(errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path), w.Header().Get("X-Request-Id"), s.Logger))
+	}})
+	h := &Handler{mux: mux, patterns: []string{"/v1/"}}
+	mux.Handle("/v1/", unmatched)
+	for path := range allowed {
+		if !strings.HasPrefix(path, "/v1/") { // the other methods of an operational path are a 405
+			mux.Handle(path, unmatched)
+			h.patterns = append(h.patterns, path)
+		}
+	}
+	slices.Sort(h.patterns)
+	return h
 }
 
 // handler is a JSON route's work: the status and body to answer, or an error.
@@ -142,12 +154,12 @@ func (s *server) wrap(rt route) http.Handler {
 		}
 		rw.Header().Set("X-Request-Id", reqID)
 		w := &statusWriter{ResponseWriter: rw}
-		var key *auth.Key
+		var who principal.Principal // the caller, once authenticated
 		defer func() {
 			if p := recover(); p != nil {
 				s.Logger.Error("panic", "request_id", reqID, "panic", p)
 				if w.status == 0 {
-					writeProblem(w, problemFor(errs.E(errs.Internal, "panic: %v", p), reqID, s.Logger))
+					problem.Write(w, problem.For(errs.E(errs.Internal, "panic: %v", p), reqID, s.Logger))
 				}
 			}
 			d := time.Since(start)
@@ -157,8 +169,8 @@ func (s *server) wrap(rt route) http.Handler {
 			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", label),
 				slog.String("path", r.URL.Path), slog.Int("status", w.status),
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("request_id", reqID)}
-			if key != nil {
-				attrs = append(attrs, slog.String("key", key.Name), slog.String("role", string(key.Role)))
+			if who.Role != "" {
+				attrs = append(attrs, slog.String("key", who.Name), slog.String("role", string(who.Role)))
 			}
 			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()
@@ -166,23 +178,26 @@ func (s *server) wrap(rt route) http.Handler {
 		ctx := r.Context()
 		if !rt.Public {
 			var err error
-			key, err = s.authenticate(r, rt)
+			if who, err = bearer.Authenticate(r, s.Keys); err == nil {
+				err = bearer.Allow(who, rt.Roles, rt.Method+" "+rt.Path)
+			}
 			if err != nil {
-				writeProblem(w, problemFor(err, reqID, s.Logger))
+				who = principal.Principal{}
+				problem.Write(w, problem.For(err, reqID, s.Logger))
 				return
 			}
-			ctx = audit.WithActor(ctx, audit.Actor{Name: key.Name, Role: string(key.Role)}, reqID)
+			ctx = principal.NewContext(audit.WithRequestID(ctx, reqID), who)
 		}
 		r = r.WithContext(ctx)
 		switch {
 		case rt.raw != nil:
 			rt.raw(w, r)
 		case rt.write != nil:
-			s.serveWrite(w, r, rt, key, reqID)
+			s.serveWrite(w, r, rt, who, reqID)
 		default:
 			status, body, err := rt.handle(r)
 			if err != nil {
-				writeProblem(w, problemFor(err, reqID, s.Logger))
+				problem.Write(w, problem.For(err, reqID, s.Logger))
 				return
 			}
 			writeJSON(w, status, body)
@@ -190,33 +205,13 @@ func (s *server) wrap(rt route) http.Handler {
 	})
 }
 
-// authenticate checks the bearer key and the route's roles. Returns errs.Unauthorized
-// for a missing or unknown key and errs.Forbidden for a role the route does not allow.
-func (s *server) authenticate(r *http.Request, rt route) (*auth.Key, error) {
-	h := r.Header.Get("Authorization")
-	secret, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || secret == "" {
-		return nil, errs.E(errs.Unauthorized, "an API key is required: Authorization: Bearer KEY")
-	}
-	key, err := s.Keys.Authenticate(r.Context(), strings.TrimSpace(secret))
-	if err != nil {
-		return nil, err
-	}
-	for _, role := range rt.Roles {
-		if key.Role == role {
-			return key, nil
-		}
-	}
-	return nil, errs.E(errs.Forbidden, "role %s may not %s %s (allowed: %v)", key.Role, rt.Method, rt.Path, rt.Roles)
-}
-
 var idemKeyPattern = regexp.MustCompile(`^[\x21-\x7e]{1,255}$`)
 
 // serveWrite runs a write route. With an Idempotency-Key, the change and the record of its
 // answer commit in one transaction: a retry with the same key and request gets the first
 // answer back and changes nothing; the same key with another request is refused.
-func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, key *auth.Key, reqID string) {
-	fail := func(err error) { writeProblem(w, problemFor(err, reqID, s.Logger)) }
+func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, who principal.Principal, reqID string) {
+	fail := func(err error) { problem.Write(w, problem.For(err, reqID, s.Logger)) }
 	idemKey := r.Header.Get("Idempotency-Key")
 	if idemKey != "" && !idemKeyPattern.MatchString(idemKey) {
 		fail(errs.Field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
@@ -247,12 +242,12 @@ func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, ke
 	h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
 	h.Write(body)
 	sum := h.Sum(nil)
-	if prev, err := s.Idempotency.Lookup(ctx, key.ID, idemKey); err != nil || prev != nil {
-		if err != nil {
-			fail(err)
-		} else {
-			s.replay(w, prev, sum, idemKey, fail)
-		}
+	switch prev, err := s.Stores.Idempotency.Lookup(ctx, who.Credential, idemKey); {
+	case err == nil:
+		s.replay(w, prev, sum, idemKey, fail)
+		return
+	case errs.CodeOf(err) != errs.NotFound:
+		fail(err)
 		return
 	}
 	apply, err := rt.write(r, body)
@@ -261,10 +256,10 @@ func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, ke
 		return
 	}
 	var rec, prev *idempotency.Record
-	err = s.Tx.Write(ctx, func(ctx context.Context) (err error) {
+	err = s.Stores.Tx.Write(ctx, func(ctx context.Context) (err error) {
 		// Another request with this key may have committed since the lookup above.
-		if prev, err = s.Idempotency.Lookup(ctx, key.ID, idemKey); err != nil || prev != nil {
-			return err
+		if prev, err = s.Stores.Idempotency.Lookup(ctx, who.Credential, idemKey); errs.CodeOf(err) != errs.NotFound {
+			return err // nil, with prev to replay
 		}
 		status, resp, err := apply(ctx)
 		if err != nil {
@@ -274,14 +269,14 @@ func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, ke
 		if err != nil {
 			return err
 		}
-		rec = &idempotency.Record{Principal: key.ID, Key: idemKey, RequestHash: sum, Status: status,
+		rec = &idempotency.Record{Principal: who.Credential, Key: idemKey, RequestHash: sum, Status: status,
 			Body: append(b, '\n'), CreatedAt: time.Now().UTC()}
-		return s.Idempotency.Save(ctx, rec)
+		return s.Stores.Idempotency.Save(ctx, rec)
 	})
 	if errs.CodeOf(err) == errs.Conflict && rec != nil {
 		// Another process committed this key between our lookup and our save.
-		prev, err = s.Idempotency.Lookup(ctx, key.ID, idemKey)
-		if err == nil && prev == nil {
+		prev, err = s.Stores.Idempotency.Lookup(ctx, who.Credential, idemKey)
+		if errs.CodeOf(err) == errs.NotFound {
 			err = errs.E(errs.Conflict, "Idempotency-Key %q is in use by a concurrent request", idemKey)
 		}
 	}

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/audit"
-	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -18,7 +19,7 @@ import (
 func TestEveryWriteIsAudited(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		api := newTestAPI(t, db)
-		service := api.keys[auth.Service]
+		service := api.keys[principal.Service]
 		steps := []struct {
 			name     string
 			req      request
@@ -55,7 +56,7 @@ func TestEveryWriteIsAudited(t *testing.T) {
 }
 
 // brokenLog is an audit log that refuses every entry.
-type brokenLog struct{}
+type brokenLog struct{ app.AuditStore }
 
 func (brokenLog) Append(context.Context, []*audit.Entry) error {
 	return errors.New("audit log: disk full")
@@ -65,7 +66,7 @@ func (brokenLog) Append(context.Context, []*audit.Entry) error {
 // when the entry cannot be written, neither is the change, nor its idempotency record.
 func TestWriteFailsWithItsAudit(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		api := newTestAPIAudit(t, db, brokenLog{})
+		api := newTestAPIWith(t, db, func(st *app.Stores) { st.Audit = brokenLog{st.Audit} })
 		before := api.rows(t)
 		for _, req := range []request{
 			{method: "PUT", target: "/v1/accounts/a-1", body: validBody},
@@ -73,7 +74,7 @@ func TestWriteFailsWithItsAudit(t *testing.T) {
 			{method: "POST", target: "/v1/accounts:import", body: ndjson("b-", 30, "r")},
 			{method: "POST", target: "/v1/accounts:import", body: ndjson("b-", 30, "r"), header: withKey("k2")},
 		} {
-			req.key = api.keys[auth.Service]
+			req.key = api.keys[principal.Service]
 			w := api.do(t, req)
 			p := wantProblem(t, w, http.StatusInternalServerError, "")
 			if strings.Contains(p.Detail, "disk full") || p.RequestID == "" || !strings.Contains(p.Detail, p.RequestID) {

@@ -20,7 +20,8 @@ type Record struct {
 // Store keeps records. Save must be called inside the write transaction of the change
 // it answers for (see package txn).
 type Store interface {
-	// Lookup returns the record for principal and key, or nil and no error when none.
+	// Lookup returns the record for principal and key. Returns errs.NotFound when there
+	// is none.
 	Lookup(ctx context.Context, principal, key string) (*Record, error)
 	// Save stores rec. Returns errs.Conflict if a record with its key already exists.
 	Save(ctx context.Context, rec *Record) error

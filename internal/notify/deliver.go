@@ -61,8 +61,9 @@ func NewDispatcher(store WebhookStore, tx txn.Runner, log *slog.Logger) *Dispatc
 	}
 }
 
-// Run starts a worker for every webhook, and for new ones as they appear, until ctx ends.
-func (d *Dispatcher) Run(ctx context.Context) {
+// Run starts a worker for every webhook, and for new ones as they appear, until ctx
+// ends, and then returns nil once they have stopped.
+func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	running := map[string]bool{}
@@ -82,7 +83,7 @@ func (d *Dispatcher) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-			return
+			return nil
 		case <-tick.C:
 		}
 	}

@@ -12,10 +12,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -70,19 +71,16 @@ func atoi(s string) int64 {
 // retried event keeps its CloudEvents id; the history shows every attempt.
 func TestWebhooksDeliverAfterFailures(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		ctx := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "")
-		rec := audit.NewRecorder(db.Audit())
+		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "rita", Role: principal.Reviewer})
+		a := storetest.NewApp(t, db, app.Config{})
 		rc := &receiver{failures: 4, subjects: map[string]string{}}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		hooks := notify.NewWebhooks(db.Webhooks(), db, rec)
+		hooks, svc, d := a.Webhooks, a.Enforce, a.Dispatcher
 		if _, err := hooks.Put(ctx, &notify.Webhook{Name: "platform", URL: srv.URL, Secret: "0123456789abcdef-secret",
 			Events: []string{"sanction.created", "sanction.lifted", "notice.created"}}); err != nil {
 			t.Fatal(err)
 		}
-		notifier := notify.NewNotifier(db.Notices(), db.Webhooks(), db.Accounts(), "en")
-		svc := enforce.NewService(db.Sanctions(), db, rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
-		d := notify.NewDispatcher(db.Webhooks(), db, nil)
 		d.Poll, d.Backoff, d.MaxBackoff = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
 		dctx, cancel := context.WithCancel(context.Background())
 		done := make(chan struct{})

@@ -8,9 +8,10 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -142,16 +143,14 @@ func (r recordingStore) Insert(ctx context.Context, ns ...*notify.Notice) error 
 // change's transaction.
 func TestNoticesFollowSanctions(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		ctx := audit.WithActor(context.Background(), audit.Actor{Name: "rita", Role: "reviewer"}, "")
-		rec := audit.NewRecorder(db.Audit())
-		acc := accounts.NewService(db.Accounts(), db, rec)
+		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "rita", Role: principal.Reviewer})
+		a := storetest.NewApp(t, db, app.Config{})
+		acc, svc := a.Accounts, a.Enforce
 		for id, locale := range map[string]string{"zh-user": "zh-CN", "en-user": "en"} {
 			if _, err := acc.Put(ctx, &accounts.Account{ID: id, Region: "cn", Locale: locale, CreatedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
 		}
-		notifier := notify.NewNotifier(db.Notices(), nil, db.Accounts(), "en")
-		svc := enforce.NewService(db.Sanctions(), db, rec, enforce.NewIndex(), enforce.Config{Announcer: notifier})
 		p := *policy
 		if _, err := svc.PutPolicy(ctx, &p); err != nil {
 			t.Fatal(err)
@@ -174,7 +173,7 @@ func TestNoticesFollowSanctions(t *testing.T) {
 			t.Fatal("amend of a missing sanction succeeded")
 		}
 		for id, locale := range map[string]string{"zh-user": "zh-CN", "en-user": "en", "stranger": "en"} {
-			ns, err := notifier.List(ctx, id, "", 10)
+			ns, err := a.Notices.List(ctx, id, "", 10)
 			if err != nil {
 				t.Fatal(err)
 			}

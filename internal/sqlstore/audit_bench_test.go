@@ -13,6 +13,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -44,7 +45,7 @@ func BenchmarkAuditIntegrate(b *testing.B) {
 // BenchmarkSHA256Leaves is the ceiling for integration: hashing a typical leaf and the
 // tree nodes above it (about one per leaf) on one core.
 func BenchmarkSHA256Leaves(b *testing.B) {
-	leaf := (&audit.Entry{Action: "account.put", Actor: audit.Actor{Name: "service-1a2b3c4d", Role: "service"},
+	leaf := (&audit.Entry{Action: "account.put", Actor: principal.Principal{Name: "service-1a2b3c4d", Role: principal.Service},
 		Digest: fmt.Sprintf("%x", sha256.Sum256(nil)), Fields: []string{"attributes", "created_at", "id", "linked", "locale", "region", "verified"},
 		RequestID: "0193c7a4-8d2e-7b31-9f4a-2c5d6e7f8a9b", Subject: "acct-000123", Time: time.Now().UTC()}).Leaf()
 	var h tlog.Hash
@@ -113,7 +114,7 @@ func BenchmarkWritePutSequenced(b *testing.B) {
 			l := openLog(b, db, newKey(b))
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
-			go func() { l.seq.Run(ctx, 500*time.Millisecond); close(done) }()
+			go func() { l.seq.Run(ctx); close(done) }()
 			putParallel(b, db)
 			cancel()
 			<-done

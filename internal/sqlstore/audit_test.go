@@ -16,6 +16,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -58,7 +59,7 @@ func (l *auditLog) record(t testing.TB, n int) {
 	t.Helper()
 	err := l.db.Write(ctx, func(ctx context.Context) error {
 		for i := range n {
-			actx := audit.WithActor(ctx, audit.Actor{Name: fmt.Sprintf("a-%d", i%3), Role: "service"}, fmt.Sprintf("req-%d", i))
+			actx := principal.NewContext(audit.WithRequestID(ctx, fmt.Sprintf("req-%d", i)), principal.Principal{Name: fmt.Sprintf("a-%d", i%3), Role: principal.Service})
 			c := audit.Change{Action: "account.put", Subject: fmt.Sprintf("s-%d", i%7), Value: map[string]any{"n": i, "region": "yn"}}
 			if err := l.rec.Record(actx, c); err != nil {
 				return err

@@ -535,7 +535,7 @@ func (db *DB) Count(ctx context.Context, table string) (int, error) {
 	switch table {
 	case "accounts", "audit_entries", "api_keys", "idempotency",
 		"sanctions", "sanction_policies", "notices", "outbox", "webhook_deliveries":
-	case "bulk_actions", "bulk_targets":
+	case "bulk_actions", "bulk_targets", "user_tokens":
 	default:
 		return 0, fmt.Errorf("sqlstore: count: unknown table %q", table)
 	}

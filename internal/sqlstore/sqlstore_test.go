@@ -5,15 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -307,16 +311,16 @@ func TestWritePanicIsAnError(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		ring := auth.NewKeyring(db.Keys(), db, audit.NewRecorder(db.Audit()))
-		secret, k, err := ring.Create(ctx, auth.Reviewer, "alice")
+		ring := storetest.NewApp(t, db, app.Config{}).Keys
+		secret, k, err := ring.Create(ctx, principal.Reviewer, "alice")
 		if err != nil {
 			t.Fatal(err)
 		}
 		got, err := ring.Authenticate(ctx, secret)
-		if err != nil || got.ID != k.ID || got.Role != auth.Reviewer || got.Name != "alice" {
+		if err != nil || got.Credential != k.ID || got.Role != principal.Reviewer || got.Name != "alice" {
 			t.Fatalf("authenticate: %+v, %v", got, err)
 		}
-		if _, _, err := ring.Create(ctx, auth.Admin, "alice"); errs.CodeOf(err) != errs.Conflict {
+		if _, _, err := ring.Create(ctx, principal.Admin, "alice"); errs.CodeOf(err) != errs.Conflict {
 			t.Fatalf("duplicate name: %v, want conflict", err)
 		}
 		if _, err := ring.Authenticate(ctx, secret+"x"); errs.CodeOf(err) != errs.Unauthorized {
@@ -339,7 +343,7 @@ func TestIdempotency(t *testing.T) {
 		if err != nil || got == nil || got.Status != 201 || string(got.Body) != `{"a":1}` {
 			t.Fatalf("lookup: %+v %v", got, err)
 		}
-		if got, err := s.Lookup(ctx, "k2", "abc"); got != nil || err != nil {
+		if got, err := s.Lookup(ctx, "k2", "abc"); got != nil || errs.CodeOf(err) != errs.NotFound {
 			t.Fatalf("keys must be scoped to their principal: %+v %v", got, err)
 		}
 		err = db.Write(ctx, func(ctx context.Context) error { return s.Save(ctx, rec) })
@@ -400,4 +404,49 @@ func TestCloseCommitsQueuedWrites(t *testing.T) {
 	if got := countRows(t, db, "accounts"); got != n {
 		t.Fatalf("%d accounts after reopening, %d writes reported committed", got, n)
 	}
+}
+
+// A user token acts as its account until it expires or is ended, and is made only for
+// an account that exists; both are audited.
+func TestUserTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ring := storetest.NewApp(t, db, app.Config{}).Keys
+		if _, err := db.Accounts().Get(ctx, "u-1"); errs.CodeOf(err) != errs.NotFound {
+			t.Fatal("fixture: u-1 exists")
+		}
+		if _, _, err := ring.IssueToken(ctx, "u-1", 0); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("token for an unknown account: %v, want not found", err)
+		}
+		if err := db.Write(ctx, func(ctx context.Context) error { _, err := db.Accounts().Put(ctx, account("u-1")); return err }); err != nil {
+			t.Fatal(err)
+		}
+		for _, ttl := range []time.Duration{time.Second, 25 * time.Hour, -time.Minute} {
+			if _, _, err := ring.IssueToken(ctx, "u-1", ttl); !slices.ContainsFunc(errs.FieldsOf(err), func(f errs.FieldError) bool { return f.Field == "ttl" }) {
+				t.Fatalf("ttl %v: %v, want a 400 naming ttl", ttl, err)
+			}
+		}
+		secret, tok, err := ring.IssueToken(ctx, "u-1", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(secret, "stu_") || tok.ExpiresAt.Sub(tok.CreatedAt) != auth.DefaultTokenTTL {
+			t.Fatalf("token %q lasting %v, want stu_… lasting %v", secret, tok.ExpiresAt.Sub(tok.CreatedAt), auth.DefaultTokenTTL)
+		}
+		p, err := ring.Authenticate(ctx, secret)
+		if err != nil || !p.IsUser() || p.Account() != "u-1" || p.Credential != tok.ID {
+			t.Fatalf("authenticate: %+v, %v", p, err)
+		}
+		if _, err := ring.RevokeToken(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ring.Authenticate(ctx, secret); errs.CodeOf(err) != errs.Unauthorized {
+			t.Fatalf("ended token: %v, want unauthorized", err)
+		}
+		if _, err := ring.RevokeToken(ctx, p); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("ending it again: %v, want not found", err)
+		}
+		if n := countRows(t, db, "audit_entries"); n != 2 { // the token, its end
+			t.Fatalf("audit entries: %d, want 2", n)
+		}
+	})
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/sqlstore"
 )
 
@@ -127,4 +129,36 @@ func OpenRaw(tb testing.TB, cfg sqlstore.Config) *sql.DB {
 	}
 	tb.Cleanup(func() { raw.Close() })
 	return raw
+}
+
+// NewApp wires Steward over db as serve does (see package app) and starts it: the
+// audit key, if cfg has one, is registered and the decision index loaded. Each call is
+// another process's services over the same database.
+func NewApp(tb testing.TB, db *sqlstore.DB, cfg app.Config) *app.App {
+	tb.Helper()
+	return NewAppOver(tb, db.Stores(), cfg)
+}
+
+// NewAppOver is NewApp over stores a test may have changed (say, an audit log that
+// refuses every entry).
+func NewAppOver(tb testing.TB, st app.Stores, cfg app.Config) *app.App {
+	tb.Helper()
+	a, err := app.New(st, cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := a.Start(context.Background()); err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// AuditKey returns a new signing key for an audit log, kept in a temporary directory.
+func AuditKey(tb testing.TB) *audit.Key {
+	tb.Helper()
+	key, _, err := audit.LoadOrCreateKey(filepath.Join(tb.TempDir(), "audit.key"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return key
 }

@@ -1,0 +1,145 @@
+// Package app builds Steward's services and workers from its stores: the one wiring that
+// cmd/steward and every test use. A new domain is one edit here: its store in Stores
+// (which sqlstore fills), its service in App, its workers in Workers.
+package app
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/auth"
+	"github.com/stewardhq/steward/internal/bulk"
+	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/txn"
+)
+
+// Stores is every store the services need, over one database.
+type Stores struct {
+	Tx          txn.Runner
+	Accounts    accounts.Store
+	Audit       AuditStore
+	Keys        auth.Store
+	Idempotency idempotency.Store
+	Sanctions   SanctionStore
+	Notices     notify.Store
+	Webhooks    notify.WebhookStore
+	BulkActions bulk.Store
+}
+
+// AuditStore is the audit log's store: entries appended by every change, and the tree
+// the sequencer builds over them.
+type AuditStore interface {
+	audit.Store
+	audit.TreeStore
+}
+
+// SanctionStore keeps sanctions and is the feed every process's decision index follows.
+type SanctionStore interface {
+	enforce.Store
+	enforce.Feed
+}
+
+// Config is what the wiring takes besides the stores. The zero value serves tests.
+type Config struct {
+	Logger *slog.Logger // none when nil
+	// Locale is the notices' language for accounts whose own is not offered; "en" when
+	// empty.
+	Locale string
+	// AuditKey signs the audit log's checkpoints; without it there is no Sequencer.
+	AuditKey *audit.Key
+	// Bulk tunes the bulk runner; its Logger defaults to Logger.
+	Bulk bulk.Config
+}
+
+// App is Steward's services and workers wired over one set of stores.
+type App struct {
+	Stores   Stores
+	Recorder *audit.Recorder // every change's audit entry
+	Audit    *audit.Log      // checkpoints, entries and proofs
+	Keys     *auth.Keyring
+	Accounts *accounts.Service
+	Index    *enforce.Index // the check API's decisions, kept by Follower
+	Enforce  *enforce.Service
+	Notices  *notify.Notifier
+	Webhooks *notify.Webhooks
+	Bulk     *bulk.Service
+
+	// Workers (see Workers).
+	Sequencer  *audit.Sequencer // nil without Config.AuditKey
+	Follower   *enforce.Follower
+	Dispatcher *notify.Dispatcher
+}
+
+// New wires the services over st.
+func New(st Stores, cfg Config) (*App, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Locale == "" {
+		cfg.Locale = "en"
+	}
+	rec := audit.NewRecorder(st.Audit)
+	ix := enforce.NewIndex()
+	a := &App{
+		Stores:     st,
+		Recorder:   rec,
+		Audit:      audit.NewLog(st.Audit, st.Tx),
+		Keys:       auth.NewKeyring(st.Keys, st.Accounts, st.Tx, rec),
+		Accounts:   accounts.NewService(st.Accounts, st.Tx, rec),
+		Index:      ix,
+		Notices:    notify.NewNotifier(st.Notices, st.Webhooks, st.Accounts, cfg.Locale),
+		Webhooks:   notify.NewWebhooks(st.Webhooks, st.Tx, rec),
+		Follower:   enforce.NewFollower(st.Sanctions, ix, log),
+		Dispatcher: notify.NewDispatcher(st.Webhooks, st.Tx, log),
+	}
+	a.Enforce = enforce.NewService(st.Sanctions, st.Tx, rec, ix, enforce.Config{Announcer: a.Notices})
+	if cfg.AuditKey != nil {
+		a.Sequencer = audit.NewSequencer(a.Audit, cfg.AuditKey, log)
+	}
+	if cfg.Bulk.Logger == nil {
+		cfg.Bulk.Logger = log
+	}
+	var err error
+	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Worker is long-running background work: it runs until ctx ends, then finishes what it
+// has in hand and returns nil; a failure it cannot retry is its error.
+type Worker interface {
+	Run(ctx context.Context) error
+}
+
+// Workers returns the workers serve runs beside the API, each with its name: the audit
+// sequencer (with an AuditKey), the sanction feed's follower, webhook delivery and the
+// bulk runner. Call Start first.
+func (a *App) Workers() map[string]Worker {
+	w := map[string]Worker{
+		"sanction follower": a.Follower,
+		"webhook delivery":  a.Dispatcher,
+		"bulk runner":       a.Bulk,
+	}
+	if a.Sequencer != nil {
+		w["audit sequencer"] = a.Sequencer
+	}
+	return w
+}
+
+// Start does what must succeed before the API serves and the workers run: it checks
+// the audit signing key against the log's (registering it the first time) and loads the
+// decision index with every active sanction, returning how many.
+func (a *App) Start(ctx context.Context) (sanctions int, err error) {
+	if a.Sequencer != nil {
+		if err := a.Sequencer.Register(ctx); err != nil {
+			return 0, err
+		}
+	}
+	return a.Follower.Load(ctx)
+}

@@ -1,0 +1,18 @@
+package sqlstore
+
+import "github.com/stewardhq/steward/internal/app"
+
+// Stores returns every store over db, for app.New.
+func (db *DB) Stores() app.Stores {
+	return app.Stores{
+		Tx:          db,
+		Accounts:    db.Accounts(),
+		Audit:       db.Audit(),
+		Keys:        db.Keys(),
+		Idempotency: db.Idempotency(),
+		Sanctions:   db.Sanctions(),
+		Notices:     db.Notices(),
+		Webhooks:    db.Webhooks(),
+		BulkActions: db.BulkActions(),
+	}
+}
