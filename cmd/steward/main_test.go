@@ -262,3 +262,30 @@ func TestServeHealth(t *testing.T) {
 		t.Fatalf("healthz: %d %+v", resp.StatusCode, h)
 	}
 }
+
+// The whole URL space answers problem details: the API under /v1/ and at its operational
+// paths, and the top-level mux everywhere else.
+func TestServeUnknownPaths(t *testing.T) {
+	p := serve(t, dbArgs(t, "sqlite")...)
+	for _, c := range []struct {
+		method, path string
+		status       int
+	}{
+		{"GET", "/", http.StatusNotFound},
+		{"GET", "/console/nothing", http.StatusNotFound},
+		{"GET", "/v1/nothing", http.StatusNotFound},
+		{"POST", "/healthz", http.StatusMethodNotAllowed},
+		{"GET", "/healthz", http.StatusOK},
+	} {
+		req, _ := http.NewRequest(c.method, p.url+c.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ct := resp.Header.Get("Content-Type")
+		if resp.StatusCode != c.status || c.status != http.StatusOK && ct != "application/problem+json" {
+			t.Errorf("%s %s: %d %s, want %d as problem details", c.method, c.path, resp.StatusCode, ct, c.status)
+		}
+	}
+}

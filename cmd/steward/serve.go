@@ -71,11 +71,24 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 	}
 	srv := &http.Server{Handler: countRequests(topMux(api), &inFlight), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 
+	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
+	fmt.Fprintf(e.stdout, "steward listening on http://%s\n", ln.Addr())
+	if err := serveUntil(ctx, srv, ln, a.Workers(), log); err != nil {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// serveUntil serves srv on ln and runs the workers under one group until ctx ends or a
+// worker fails; then it lets the requests in flight finish (up to 30 s) before it stops
+// the workers, and waits for them. It returns the first failure.
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, workers map[string]app.Worker, log *slog.Logger) error {
 	// The workers outlive ctx: they stop once the requests in flight have finished.
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
 	g, gctx := errgroup.WithContext(wctx)
-	for name, w := range a.Workers() {
+	for name, w := range workers {
 		g.Go(func() error {
 			if err := w.Run(gctx); err != nil {
 				log.Error("worker failed: stopping", "worker", name, "err", err)
@@ -84,9 +97,6 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 			return nil
 		})
 	}
-
-	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
-	fmt.Fprintf(e.stdout, "steward listening on http://%s\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -99,18 +109,14 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 	log.Info("shutting down: finishing requests in flight")
 	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	err = srv.Shutdown(sctx)
+	err := srv.Shutdown(sctx)
 	if err != nil {
 		err = fmt.Errorf("shutdown: %w", err)
 	} else if err = <-errc; errors.Is(err, http.ErrServerClosed) {
 		err = nil
 	}
 	stopWorkers()
-	if err := errors.Join(err, g.Wait()); err != nil {
-		return err
-	}
-	log.Info("stopped")
-	return nil
+	return errors.Join(err, g.Wait())
 }
 
 // topMux is the server's whole URL space: the API under /v1/ and its operational

@@ -2,9 +2,12 @@ package auth
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/principal"
 )
@@ -57,5 +60,77 @@ func TestAuthenticateCachesKnownKeysForAWhile(t *testing.T) {
 	}
 	if store.lookups != 4 {
 		t.Fatalf("unknown keys must not be cached (a typo fixed must work at once): %d lookups", store.lookups)
+	}
+}
+
+// tokenStore is a Store of user tokens in memory, over accounts that all exist.
+type tokenStore struct {
+	Store  // keys: not used here
+	tokens map[string]*Token
+}
+
+func (s *tokenStore) CreateToken(_ context.Context, t *Token) error {
+	s.tokens[string(t.Hash)] = t
+	return nil
+}
+
+func (s *tokenStore) TokenByHash(_ context.Context, hash []byte) (*Token, error) {
+	if t, ok := s.tokens[string(hash)]; ok {
+		c := *t
+		return &c, nil
+	}
+	return nil, errs.E(errs.NotFound, "no such token")
+}
+
+func (s *tokenStore) RevokeToken(_ context.Context, id string, at time.Time) error {
+	for _, t := range s.tokens {
+		if t.ID == id && t.RevokedAt == nil {
+			t.RevokedAt = &at
+			return nil
+		}
+	}
+	return errs.E(errs.NotFound, "no such token")
+}
+
+type anyAccount struct{}
+
+func (anyAccount) Get(_ context.Context, id string) (*accounts.Account, error) {
+	return &accounts.Account{ID: id}, nil
+}
+
+type inline struct{}
+
+func (inline) Write(ctx context.Context, fn func(context.Context) error) error { return fn(ctx) }
+func (inline) AfterCommit(_ context.Context, f func())                         { f() }
+
+type nowhere struct{}
+
+func (nowhere) Append(context.Context, []*audit.Entry) error { return nil }
+
+// A user token works until the instant it expires, and not after; it is looked up on
+// every request, so its end is seen at once.
+func TestUserTokenExpires(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	store := &tokenStore{tokens: map[string]*Token{}}
+	ring := NewKeyring(store, anyAccount{}, inline{}, audit.NewRecorder(nowhere{}))
+	ring.now = func() time.Time { return now }
+	ctx := context.Background()
+	secret, tok, err := ring.IssueToken(ctx, "u-1", MinTokenTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = tok.ExpiresAt.Add(-time.Nanosecond)
+	if p, err := ring.Authenticate(ctx, secret); err != nil || p.Account() != "u-1" {
+		t.Fatalf("just before expiry: %+v, %v", p, err)
+	}
+	now = tok.ExpiresAt
+	if _, err := ring.Authenticate(ctx, secret); errs.CodeOf(err) != errs.Unauthorized || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("at expiry: %v, want unauthorized, saying it expired", err)
+	}
+	if _, err := ring.Authenticate(ctx, "stu_"+strings.Repeat("a", 200)); errs.CodeOf(err) != errs.Unauthorized {
+		t.Fatalf("an overlong secret: %v", err)
+	}
+	if _, err := ring.RevokeToken(ctx, principal.Key("backend", principal.Service, "k1")); errs.CodeOf(err) != errs.Forbidden {
+		t.Fatalf("a staff key ending a user token: %v, want forbidden", err)
 	}
 }

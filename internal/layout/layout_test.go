@@ -111,7 +111,7 @@ var edges = map[string][]string{
 	"internal/accounts":        {},
 	"internal/auth":            {"internal/accounts"}, // a user token is made for an account that exists
 	"internal/idempotency":     {},
-	"internal/enforce":         {"internal/accounts", "internal/auth"}, // auth: the roles, until they move to principal
+	"internal/enforce":         {"internal/accounts"},
 	"internal/bulk":            {"internal/enforce", "internal/accounts"},
 	"internal/bulk/population": {"internal/accounts"}, // test data: accounts to sweep
 	"internal/review":          {},

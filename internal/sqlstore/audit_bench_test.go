@@ -25,7 +25,7 @@ func BenchmarkAuditIntegrate(b *testing.B) {
 	for _, kind := range storetest.Kinds {
 		b.Run(kind, func(b *testing.B) {
 			db := storetest.Open(b, kind)
-			l := openLog(b, db, newKey(b))
+			l := openLog(b, db, storetest.AuditKey(b))
 			l.record(b, 1000) // a tree to grow, not an empty one
 			l.integrate(b)
 			b.StopTimer()
@@ -60,7 +60,7 @@ func BenchmarkSHA256Leaves(b *testing.B) {
 func BenchmarkAuditInclusionProof(b *testing.B) {
 	const size = 10_000_000
 	db := storetest.Open(b, "sqlite")
-	l := openLog(b, db, newKey(b))
+	l := openLog(b, db, storetest.AuditKey(b))
 	start := time.Now()
 	fillTree(b, db, l.key, size)
 	b.Logf("filled a tree of %d entries in %v", size, time.Since(start).Round(time.Second))
@@ -111,7 +111,7 @@ func BenchmarkWritePutSequenced(b *testing.B) {
 	for _, kind := range storetest.Kinds {
 		b.Run(kind, func(b *testing.B) {
 			db := storetest.Open(b, kind)
-			l := openLog(b, db, newKey(b))
+			l := openLog(b, db, storetest.AuditKey(b))
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan struct{})
 			go func() { l.seq.Run(ctx); close(done) }()

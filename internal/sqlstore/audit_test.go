@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -29,15 +28,6 @@ type auditLog struct {
 	rec      *audit.Recorder
 	key      *audit.Key
 	verifier note.Verifier
-}
-
-func newKey(t testing.TB) *audit.Key {
-	t.Helper()
-	k, _, err := audit.LoadOrCreateKey(filepath.Join(t.TempDir(), "audit.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
 }
 
 func openLog(t testing.TB, db *sqlstore.DB, key *audit.Key) *auditLog {
@@ -135,7 +125,7 @@ func (l *auditLog) checkConsistency(t testing.TB, ref *testonly.Tree, from, to i
 
 func TestAuditEverySize(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		l := openLog(t, db, newKey(t))
+		l := openLog(t, db, storetest.AuditKey(t))
 		if _, err := l.log.Checkpoint(ctx); err == nil {
 			t.Fatal("an empty log has a checkpoint")
 		}
@@ -173,7 +163,7 @@ func TestAuditEverySize(t *testing.T) {
 
 func TestAuditLargeTree(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		l := openLog(t, db, newKey(t))
+		l := openLog(t, db, storetest.AuditKey(t))
 		var sizes []int64
 		for _, n := range []int{5000, 1, 12_345, 77, 2_600} {
 			l.record(t, n)
@@ -205,7 +195,7 @@ func TestAuditLargeTree(t *testing.T) {
 
 func TestAuditProofErrors(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		l := openLog(t, db, newKey(t))
+		l := openLog(t, db, storetest.AuditKey(t))
 		if _, err := l.log.ProveInclusion(ctx, 0, 1); !isField(err, "size") {
 			t.Errorf("proof in an empty log: %v", err)
 		}
@@ -241,7 +231,7 @@ func isField(err error, field string) bool {
 
 func TestAuditSearch(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		l := openLog(t, db, newKey(t))
+		l := openLog(t, db, storetest.AuditKey(t))
 		l.record(t, 100)
 		cp := l.integrate(t)
 		l.record(t, 7) // not yet sequenced: not found
@@ -292,7 +282,7 @@ func TestAuditRestartKeepsRoot(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			cfg := storetest.Config(t, kind)
-			key := newKey(t)
+			key := storetest.AuditKey(t)
 			db, err := sqlstore.Open(ctx, cfg)
 			if err != nil {
 				t.Fatal(err)
@@ -328,8 +318,8 @@ func TestAuditRestartKeepsRoot(t *testing.T) {
 
 func TestAuditAnotherKeyIsRefused(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		openLog(t, db, newKey(t))
-		seq := audit.NewSequencer(audit.NewLog(db.Audit(), db), newKey(t), nil)
+		openLog(t, db, storetest.AuditKey(t))
+		seq := audit.NewSequencer(audit.NewLog(db.Audit(), db), storetest.AuditKey(t), nil)
 		if err := seq.Register(ctx); err == nil {
 			t.Fatal("a second signing key was accepted for the same log")
 		}
@@ -342,7 +332,7 @@ func TestAuditConcurrentSequencers(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			cfg := storetest.Config(t, kind)
-			key := newKey(t)
+			key := storetest.AuditKey(t)
 			var logs []*auditLog
 			for range 2 {
 				db, err := sqlstore.Open(ctx, cfg)
@@ -433,7 +423,7 @@ func TestAuditTamperingIsCaught(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer db.Close()
-					l := openLog(t, db, newKey(t))
+					l := openLog(t, db, storetest.AuditKey(t))
 					for _, n := range []int{40, 30, 30} {
 						l.record(t, n)
 						l.integrate(t)
@@ -484,7 +474,7 @@ func (s logSource) ConsistencyProof(ctx context.Context, from, to int64) ([][]by
 
 func TestAuditWitness(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		key := newKey(t)
+		key := storetest.AuditKey(t)
 		l := openLog(t, db, key)
 		l.record(t, 10)
 		l.integrate(t)
@@ -528,7 +518,7 @@ func TestAuditWitness(t *testing.T) {
 			t.Errorf("shrunk log: %v", err)
 		}
 		// A checkpoint signed by another key is refused.
-		stranger := openLog(t, storetest.Open(t, "sqlite"), newKey(t))
+		stranger := openLog(t, storetest.Open(t, "sqlite"), storetest.AuditKey(t))
 		stranger.record(t, 1)
 		stranger.integrate(t)
 		if _, err := audit.Witness(ctx, logSource{stranger.log}, l.verifier, nil); err == nil {

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stewardhq/steward/internal/app"
+)
+
+// worker is a test worker: it runs until its context ends, or fails when told to.
+type worker struct {
+	fail    chan error
+	stopped atomic.Bool
+	// during reports whether the request in flight was still being served when the
+	// worker was stopped.
+	during func() bool
+	inside atomic.Bool
+}
+
+func (w *worker) Run(ctx context.Context) error {
+	select {
+	case err := <-w.fail:
+		return err
+	case <-ctx.Done():
+		if w.during != nil {
+			w.inside.Store(w.during())
+		}
+		w.stopped.Store(true)
+		return nil
+	}
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// One worker's failure stops the server and every other worker, and is the error.
+func TestServeStopsWhenAWorkerFails(t *testing.T) {
+	failing, other := &worker{fail: make(chan error, 1)}, &worker{}
+	srv := &http.Server{Handler: http.NotFoundHandler()}
+	done := make(chan error, 1)
+	go func() {
+		done <- serveUntil(context.Background(), srv, listen(t), map[string]app.Worker{"failing": failing, "other": other}, slog.New(slog.DiscardHandler))
+	}()
+	failing.fail <- errors.New("disk on fire")
+	select {
+	case err := <-done:
+		if err == nil || err.Error() != "failing: disk on fire" {
+			t.Fatalf("serve returned %v, want the worker's failure", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve went on after a worker failed")
+	}
+	if !other.stopped.Load() {
+		t.Fatal("the other worker was not stopped")
+	}
+}
+
+// On shutdown the workers stop only after the requests in flight have finished.
+func TestServeStopsWorkersAfterRequests(t *testing.T) {
+	var serving atomic.Bool
+	release := make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		serving.Store(true)
+		<-release
+		serving.Store(false)
+	})}
+	w := &worker{during: serving.Load}
+	ln := listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveUntil(ctx, srv, ln, map[string]app.Worker{"w": w}, slog.New(slog.DiscardHandler)) }()
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.Get("http://" + ln.Addr().String())
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	for !serving.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	cancel() // SIGTERM
+	time.Sleep(50 * time.Millisecond)
+	if w.stopped.Load() {
+		t.Fatal("the worker stopped while a request was in flight")
+	}
+	close(release)
+	if err := <-answered; err != nil {
+		t.Fatalf("the request in flight: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !w.stopped.Load() || w.inside.Load() {
+		t.Fatalf("worker stopped %v, during the request %v", w.stopped.Load(), w.inside.Load())
+	}
+}
