@@ -21,7 +21,7 @@ type Authenticator interface {
 }
 
 // Authenticate returns the principal of r's bearer credential. Returns
-// errs.Unauthorized when there is none or a would not know it.
+// errs.Unauthorized when there is none or a does not know it.
 func Authenticate(r *http.Request, a Authenticator) (principal.Principal, error) {
 	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if secret = strings.TrimSpace(secret); !ok || secret == "" {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/bulk/population"
 	"github.com/stewardhq/steward/internal/sqlstore"
@@ -26,7 +26,7 @@ func benchN(def int) int {
 // load writes a generated population of n accounts, 50,000 per transaction.
 func load(b *testing.B, db *sqlstore.DB, n int) {
 	b.Helper()
-	svc := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit()))
+	svc := storetest.NewApp(b, db, app.Config{}).Accounts
 	var chunk []*accounts.Account
 	flush := func() error {
 		if len(chunk) == 0 {

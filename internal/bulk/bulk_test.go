@@ -26,9 +26,10 @@ import (
 // process is one Steward process's services over a shared database: a new process has
 // a new index, loaded from the database as serve loads it.
 type process struct {
-	enforce *enforce.Service
-	ix      *enforce.Index
-	bulk    *bulk.Service
+	accounts *accounts.Service
+	enforce  *enforce.Service
+	ix       *enforce.Index
+	bulk     *bulk.Service
 }
 
 func newProcess(t testing.TB, db *sqlstore.DB, cfg bulk.Config) *process {
@@ -37,7 +38,7 @@ func newProcess(t testing.TB, db *sqlstore.DB, cfg bulk.Config) *process {
 		cfg.Poll = 10 * time.Millisecond
 	}
 	a := storetest.NewApp(t, db, app.Config{Bulk: cfg})
-	return &process{enforce: a.Enforce, ix: a.Index, bulk: a.Bulk}
+	return &process{accounts: a.Accounts, enforce: a.Enforce, ix: a.Index, bulk: a.Bulk}
 }
 
 var compliance = principal.NewContext(audit.WithRequestID(context.Background(), "req-1"), principal.Principal{Name: "carla", Role: principal.Compliance})
@@ -92,8 +93,7 @@ func seed(t *testing.T, db *sqlstore.DB, p *process, n int) expected {
 	t.Helper()
 	now := time.Now()
 	pop := population.Generate(population.Config{N: n, Seed: 7, Now: now})
-	svc := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit()))
-	if _, err := svc.Import(context.Background(), pop, nil); err != nil {
+	if _, err := p.accounts.Import(context.Background(), pop, nil); err != nil {
 		t.Fatal(err)
 	}
 	ex := expected{spared: map[string]int{}, byRegion: map[string]int{}}

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/bulk/population"
 	"github.com/stewardhq/steward/internal/principal"
@@ -63,7 +61,7 @@ func checkDuringExecute(b *testing.B, duty float64) {
 		db := storetest.Open(b, "sqlite")
 		api := newTestAPI(b, db)
 		pop := population.Generate(population.Config{N: 100_000, Seed: 1})
-		if _, err := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit())).Import(context.Background(), pop, nil); err != nil {
+		if _, err := api.app.Accounts.Import(context.Background(), pop, nil); err != nil {
 			b.Fatal(err)
 		}
 		srv := httptest.NewServer(api.handler)

@@ -9,9 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/app"
-	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/bulk/population"
 	"github.com/stewardhq/steward/internal/principal"
@@ -66,7 +64,7 @@ func TestBulkOverHTTP(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		api := newTestAPI(t, db)
 		pop := population.Generate(population.Config{N: 300, Seed: 3})
-		if _, err := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit())).Import(context.Background(), pop, nil); err != nil {
+		if _, err := api.app.Accounts.Import(context.Background(), pop, nil); err != nil {
 			t.Fatal(err)
 		}
 		key := api.keys[principal.Compliance]

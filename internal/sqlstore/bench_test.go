@@ -6,8 +6,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/stewardhq/steward/internal/accounts"
-	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -25,7 +24,7 @@ func BenchmarkWritePut(b *testing.B) {
 // putParallel writes b.N new accounts through accounts.Service from 16 writers per core
 // and reports the rate.
 func putParallel(b *testing.B, db *sqlstore.DB) {
-	svc := accounts.NewService(db.Accounts(), db, audit.NewRecorder(db.Audit()))
+	svc := storetest.NewApp(b, db, app.Config{}).Accounts
 	var n atomic.Int64
 	b.SetParallelism(16)
 	b.ResetTimer()
