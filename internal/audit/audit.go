@@ -18,13 +18,17 @@ import (
 // Entry is one audit record. Its JSON encoding, with fields in this order and no
 // insignificant space, is the leaf that the log commits to.
 type Entry struct {
-	Action    string              `json:"action"`     // e.g. "account.put"
-	Actor     principal.Principal `json:"actor"`      // who made the change
-	Digest    string              `json:"digest"`     // hex SHA-256 of the change's canonical JSON
-	Fields    []string            `json:"fields"`     // names of the change's top-level fields, sorted
-	RequestID string              `json:"request_id"` // the API request that caused it, if any
-	Subject   string              `json:"subject"`    // e.g. the account ID
-	Time      time.Time           `json:"time"`       // UTC
+	Action string              `json:"action"` // e.g. "account.put"
+	Actor  principal.Principal `json:"actor"`  // who made the change
+	// ClientRequestID is the request ID the caller sent (X-Request-Id), as the caller
+	// said it: a label, never Steward's own RequestID; absent when none was sent, so
+	// entries from before it existed keep their bytes.
+	ClientRequestID string    `json:"client_request_id,omitempty"`
+	Digest          string    `json:"digest"`     // hex SHA-256 of the change's canonical JSON
+	Fields          []string  `json:"fields"`     // names of the change's top-level fields, sorted
+	RequestID       string    `json:"request_id"` // Steward's own ID of the request or work that caused it
+	Subject         string    `json:"subject"`    // e.g. the account ID
+	Time            time.Time `json:"time"`       // UTC
 
 	leaf []byte // Leaf's answer, when Recorder.Entries made e
 }
@@ -86,7 +90,7 @@ func (r *Recorder) Append(ctx context.Context, entries []*Entry) error {
 // inside it, so the encoding and hashing happen outside the one committer every write
 // waits on.
 func (r *Recorder) Entries(ctx context.Context, changes ...Change) ([]*Entry, error) {
-	actor, reqID := principal.FromContext(ctx), RequestID(ctx)
+	actor, reqID, clientID := principal.FromContext(ctx), RequestID(ctx), ClientRequestID(ctx)
 	now := r.now().UTC()
 	entries := make([]*Entry, len(changes))
 	for i, c := range changes {
@@ -104,9 +108,9 @@ func (r *Recorder) Entries(ctx context.Context, changes ...Change) ([]*Entry, er
 			Actor:     actor,
 			Digest:    hex.EncodeToString(sum[:]),
 			Fields:    fields,
-			RequestID: reqID,
-			Subject:   c.Subject,
-			Time:      now,
+			RequestID: reqID, ClientRequestID: clientID,
+			Subject: c.Subject,
+			Time:    now,
 		}
 		entries[i].leaf = entries[i].Leaf()
 	}
@@ -180,5 +184,19 @@ func WithRequestID(ctx context.Context, id string) context.Context {
 // RequestID returns the request ID set by WithRequestID, or "".
 func RequestID(ctx context.Context) string {
 	id, _ := ctx.Value(requestKey{}).(string)
+	return id
+}
+
+type clientRequestKey struct{}
+
+// WithClientRequestID returns a context whose changes record id as the request ID their
+// caller sent: kept apart from Steward's own, since a caller may send anything.
+func WithClientRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, clientRequestKey{}, id)
+}
+
+// ClientRequestID returns the ID set by WithClientRequestID, or "".
+func ClientRequestID(ctx context.Context) string {
+	id, _ := ctx.Value(clientRequestKey{}).(string)
 	return id
 }

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -32,6 +33,20 @@ type Row struct {
 	Index   int64 // place in the tree; -1 while not yet sequenced
 	Columns Entry // Time, Actor, Action, Subject and RequestID as stored in their columns
 	Leaf    []byte
+}
+
+// entry decodes r's leaf, the entry the tree commits to, and checks that r's columns,
+// which searches use, say the same. Returns a *TamperError when they do not.
+func (r Row) entry() (Entry, error) {
+	var e Entry
+	if err := json.Unmarshal(r.Leaf, &e); err != nil {
+		return e, &TamperError{Index: r.Index, Reason: "the leaf is not an entry: " + err.Error()}
+	}
+	c := r.Columns
+	if !c.Time.Equal(e.Time) || c.Actor != e.Actor || c.Action != e.Action || c.Subject != e.Subject || c.RequestID != e.RequestID {
+		return e, &TamperError{Index: r.Index, Reason: "its columns (time, actor, action, subject, request ID) differ from its leaf"}
+	}
+	return e, nil
 }
 
 // Filter selects entries in the tree, a page at a time.
@@ -177,8 +192,14 @@ func (l *Log) Entries(ctx context.Context, f Filter) (*Page, error) {
 	}
 	for _, r := range rows {
 		it := Item{Index: r.Index, Leaf: r.Leaf}
-		if err := json.Unmarshal(r.Leaf, &it.Entry); err != nil {
-			return nil, fmt.Errorf("audit: entry %d: leaf: %w", r.Index, err)
+		// Searches select by columns the tree does not cover: an entry whose columns were
+		// edited (to move it to another subject or actor, say) is refused, not served.
+		if it.Entry, err = r.entry(); err != nil {
+			var te *TamperError
+			if errors.As(err, &te) {
+				return nil, errs.E(errs.Conflict, "audit entry %d was altered in the database: %s; run steward audit verify", te.Index, te.Reason)
+			}
+			return nil, err
 		}
 		if search {
 			p, err := tlog.ProveRecord(cp.Size, r.Index, proofs)

@@ -40,7 +40,8 @@ type auditEntry struct {
 	Actor     principal.Principal `json:"actor"`
 	Action    string              `json:"action"`
 	Subject   string              `json:"subject"`
-	RequestID string              `json:"request_id"`
+	RequestID string              `json:"request_id"`                  // Steward's own
+	ClientID  string              `json:"client_request_id,omitempty"` // the X-Request-Id the caller sent: a label only
 	Fields    []string            `json:"fields"`
 	Digest    string              `json:"digest"`
 	Proof     *inclusion          `json:"proof,omitempty"` // in searches: inclusion in the page's checkpoint
@@ -160,7 +161,7 @@ func (s *server) auditEntries(r *http.Request) (int, any, error) {
 	out := auditPage{Entries: make([]auditEntry, len(page.Items)), Size: page.Checkpoint.Size, Checkpoint: string(page.Checkpoint.Note)}
 	for i, it := range page.Items {
 		e := auditEntry{Index: it.Index, Leaf: base64.StdEncoding.EncodeToString(it.Leaf), Time: it.Time, Actor: it.Actor,
-			Action: it.Action, Subject: it.Subject, RequestID: it.RequestID, Fields: it.Fields, Digest: it.Digest}
+			Action: it.Action, Subject: it.Subject, RequestID: it.RequestID, ClientID: it.ClientRequestID, Fields: it.Fields, Digest: it.Digest}
 		if it.Proof != nil {
 			e.Proof = &inclusion{Index: it.Proof.Index, Size: it.Proof.Size, Hashes: b64s(it.Proof.Hashes)}
 		}

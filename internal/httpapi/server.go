@@ -148,11 +148,16 @@ func (s *server) wrap(rt route) http.Handler {
 	}
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		reqID := r.Header.Get("X-Request-Id")
-		if !requestIDPattern.MatchString(reqID) {
-			reqID = uuid.Must(uuid.NewV7()).String()
-		}
+		// Steward names every request itself; the ID a caller sends is only a label,
+		// echoed in X-Client-Request-Id, logged and audited apart from Steward's own.
+		reqID := uuid.Must(uuid.NewV7()).String()
 		rw.Header().Set("X-Request-Id", reqID)
+		clientID := r.Header.Get("X-Request-Id")
+		if !requestIDPattern.MatchString(clientID) {
+			clientID = ""
+		} else {
+			rw.Header().Set("X-Client-Request-Id", clientID)
+		}
 		w := &statusWriter{ResponseWriter: rw}
 		var who principal.Principal // the caller, once authenticated
 		defer func() {
@@ -169,6 +174,9 @@ func (s *server) wrap(rt route) http.Handler {
 			attrs := []slog.Attr{slog.String("method", r.Method), slog.String("route", label),
 				slog.String("path", r.URL.Path), slog.Int("status", w.status),
 				slog.Float64("duration_ms", float64(d.Microseconds())/1000), slog.String("request_id", reqID)}
+			if clientID != "" {
+				attrs = append(attrs, slog.String("client_request_id", clientID))
+			}
 			if who.Role != "" {
 				attrs = append(attrs, slog.String("key", who.Name), slog.String("role", string(who.Role)))
 			}
@@ -187,6 +195,9 @@ func (s *server) wrap(rt route) http.Handler {
 				return
 			}
 			ctx = principal.NewContext(audit.WithRequestID(ctx, reqID), who)
+			if clientID != "" {
+				ctx = audit.WithClientRequestID(ctx, clientID)
+			}
 		}
 		r = r.WithContext(ctx)
 		switch {

@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"net/http"
@@ -35,25 +36,47 @@ func TestHealthz(t *testing.T) {
 	})
 }
 
+// Steward names every request itself: the X-Request-Id a caller sends never becomes
+// Steward's request ID (which the audit log and problem details quote); a well-formed one
+// is echoed in X-Client-Request-Id and audited as a separate, labelled field.
 func TestRequestID(t *testing.T) {
-	api := newTestAPI(t, storetest.Open(t, "sqlite"))
-	tests := []struct{ sent, want string }{
-		{"req-42.a:b_c", "req-42.a:b_c"},
-		{"has space", ""}, // replaced by a fresh one
-		{strings.Repeat("a", 65), ""},
-		{"", ""},
-	}
-	for _, tt := range tests {
-		w := api.do(t, request{method: "GET", target: "/v1/accounts/nobody", key: api.keys[principal.Agent], header: http.Header{"X-Request-Id": {tt.sent}}})
-		got := w.Header().Get("X-Request-Id")
-		p := wantProblem(t, w, http.StatusNotFound, "")
-		if p.RequestID != got {
-			t.Errorf("problem request_id %q, header %q", p.RequestID, got)
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api := newTestAPI(t, db)
+		tests := []struct{ sent, client string }{
+			{"req-42.a:b_c", "req-42.a:b_c"},
+			{"has space", ""},
+			{strings.Repeat("a", 65), ""},
+			{"", ""},
 		}
-		if tt.want != "" && got != tt.want || tt.want == "" && (got == "" || got == tt.sent) {
-			t.Errorf("sent X-Request-Id %q, got %q", tt.sent, got)
+		seen := map[string]bool{}
+		for _, tt := range tests {
+			w := api.do(t, request{method: "GET", target: "/v1/accounts/nobody", key: api.keys[principal.Agent], header: http.Header{"X-Request-Id": {tt.sent}}})
+			got := w.Header().Get("X-Request-Id")
+			p := wantProblem(t, w, http.StatusNotFound, "")
+			if p.RequestID != got || got == "" || got == tt.sent || seen[got] {
+				t.Errorf("sent %q: X-Request-Id %q, problem request_id %q; want a fresh ID of Steward's in both", tt.sent, got, p.RequestID)
+			}
+			seen[got] = true
+			if c := w.Header().Get("X-Client-Request-Id"); c != tt.client {
+				t.Errorf("sent %q: X-Client-Request-Id %q, want %q", tt.sent, c, tt.client)
+			}
 		}
-	}
+
+		// A caller claiming another request's ID is recorded as saying so, no more.
+		w := api.do(t, request{method: "PUT", target: "/v1/accounts/acct-1", key: api.keys[principal.Service], body: validBody,
+			header: http.Header{"X-Request-Id": {"bulk:0190a0a0-spoofed"}}})
+		wantStatus(t, w, http.StatusCreated)
+		if _, _, err := api.seq.Integrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		page := decode[auditPage](t, api.do(t, request{method: "GET", target: "/v1/audit/entries?subject=acct-1", key: api.keys[principal.Auditor]}))
+		if len(page.Entries) != 1 {
+			t.Fatalf("%d entries about acct-1, want 1", len(page.Entries))
+		}
+		if e := page.Entries[0]; e.RequestID != w.Header().Get("X-Request-Id") || e.ClientID != "bulk:0190a0a0-spoofed" {
+			t.Fatalf("audited request_id %q, client_request_id %q; want Steward's %q and the caller's label", e.RequestID, e.ClientID, w.Header().Get("X-Request-Id"))
+		}
+	})
 }
 
 func TestMetrics(t *testing.T) {

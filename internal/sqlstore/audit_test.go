@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 
@@ -445,6 +446,14 @@ func TestAuditTamperingIsCaught(t *testing.T) {
 					if c.proof >= 0 {
 						if _, err := l.log.ProveInclusion(ctx, c.proof, 0); err == nil {
 							t.Errorf("a proof of entry %d was served from a tampered tree", c.proof)
+						}
+					}
+					if c.name == "column altered" {
+						// Searches select by columns: the entry moved to mallory is refused,
+						// not served as hers.
+						_, err := l.log.Entries(ctx, audit.Filter{Actor: "mallory", Limit: 10})
+						if errs.CodeOf(err) != errs.Conflict || !strings.Contains(err.Error(), "entry 17") {
+							t.Errorf("search by the altered actor: %v; want a conflict naming entry 17", err)
 						}
 					}
 				})
