@@ -55,7 +55,7 @@ func NewDispatcher(store WebhookStore, tx txn.Runner, log *slog.Logger) *Dispatc
 	}
 	return &Dispatcher{
 		store: store, tx: tx, log: log, owner: uuid.Must(uuid.NewV7()).String(), now: time.Now,
-		client: &http.Client{Timeout: 10 * time.Second},
+		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: noRedirects},
 		Poll:   time.Second, Backoff: time.Second, MaxBackoff: 10 * time.Minute, GiveUp: 24 * time.Hour,
 		Source: "steward",
 	}
@@ -199,7 +199,10 @@ func (d *Dispatcher) deliver(ctx context.Context, w *Webhook, e *Event, attempt 
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
 			rec.Status = resp.StatusCode
-			if resp.StatusCode/100 != 2 {
+			switch {
+			case resp.StatusCode/100 == 3:
+				err = fmt.Errorf("the receiver answered %s to Location %q; redirects are not followed", resp.Status, resp.Header.Get("Location"))
+			case resp.StatusCode/100 != 2:
 				err = fmt.Errorf("the receiver answered %s", resp.Status)
 			}
 		}
@@ -215,6 +218,11 @@ func (d *Dispatcher) deliver(ctx context.Context, w *Webhook, e *Event, attempt 
 	}
 	return rec
 }
+
+// noRedirects makes a 3xx the answer to a delivery: following it would turn the POST
+// into a bodiless GET (301, 302, 303) that a receiver's 200 would have us count as
+// delivered. A receiver that moved is told by its URL, not by a redirect.
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)

@@ -3,6 +3,7 @@ package notify_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -205,4 +206,124 @@ func TestOutboxHoldsOnlySubscribedEvents(t *testing.T) {
 			t.Fatalf("outbox holds %q, want the two notice.created events of the announcement written after the webhook", got)
 		}
 	})
+}
+
+// A receiver that redirects is not followed (that would turn the POST into a bodiless
+// GET its 200 would have us count as delivered): the 3xx is a failed attempt, recorded
+// with its Location, and retried until the receiver itself accepts.
+func TestWebhookRedirectIsAFailedAttempt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		var mu sync.Mutex
+		redirects, moved := 2, 0
+		var accepted []string
+		mux := http.NewServeMux()
+		mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			moved++
+		})
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			defer mu.Unlock()
+			if redirects > 0 {
+				redirects--
+				http.Redirect(w, r, "/moved", http.StatusFound)
+				return
+			}
+			var ev struct{ ID string }
+			json.NewDecoder(r.Body).Decode(&ev)
+			accepted = append(accepted, ev.ID)
+		})
+		srv := httptest.NewServer(mux)
+		defer srv.Close()
+		a := storetest.NewApp(t, db, app.Config{})
+		putHook(t, a, srv.URL)
+		enqueue(t, db, event("e1", "a1"))
+		defer run(t, a.Dispatcher)()
+
+		hist := waitHistory(t, a, 3)
+		mu.Lock()
+		defer mu.Unlock()
+		if moved != 0 || !slices.Equal(accepted, []string{"e1"}) {
+			t.Fatalf("the redirect target got %d requests and the receiver accepted %q, want 0 and [e1]", moved, accepted)
+		}
+		for i, d := range hist {
+			attempt := len(hist) - i
+			want := notify.Retrying
+			if attempt == 3 {
+				want = notify.Delivered
+			}
+			if d.Attempt != attempt || d.Outcome != want {
+				t.Fatalf("attempt %d recorded as %+v, want %s", attempt, d, want)
+			}
+			if want == notify.Retrying && (d.Status != http.StatusFound || !strings.Contains(d.Error, `"/moved"`)) {
+				t.Fatalf("redirected attempt recorded as %+v, want status 302 and the Location in its error", d)
+			}
+		}
+	})
+}
+
+const testSecret = "0123456789abcdef-secret"
+
+func putHook(t *testing.T, a *app.App, url string) {
+	t.Helper()
+	ctx := principal.NewContext(context.Background(), principal.Principal{Name: "ada", Role: principal.Admin})
+	if _, err := a.Webhooks.Put(ctx, &notify.Webhook{Name: "platform", URL: url, Secret: testSecret,
+		Events: []string{"sanction.created"}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func event(id, account string) *notify.Event {
+	return &notify.Event{ID: id, Type: "sanction.created", Account: account, Time: time.Now(), Data: json.RawMessage(`{}`)}
+}
+
+// enqueue writes events to the outbox, as a change's transaction would.
+func enqueue(t *testing.T, db *sqlstore.DB, events ...*notify.Event) {
+	t.Helper()
+	if err := db.Write(context.Background(), func(ctx context.Context) error { return db.Webhooks().Enqueue(ctx, events...) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// run starts d with short waits and returns a func that stops it and waits for it.
+func run(t *testing.T, d *notify.Dispatcher) (stop func()) {
+	t.Helper()
+	d.Poll, d.Backoff, d.MaxBackoff = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); d.Run(ctx) }()
+	return func() { cancel(); <-done }
+}
+
+// waitFor polls cond until it holds, failing the test after a generous deadline.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// waitHistory waits until the webhook's history holds n attempts and returns them,
+// newest first.
+func waitHistory(t *testing.T, a *app.App, n int) []*notify.Delivery {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		hist, err := a.Webhooks.Deliveries(context.Background(), "platform", "", 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hist) > n || len(hist) < n && time.Now().After(deadline) {
+			var lines []string
+			for _, d := range hist {
+				lines = append(lines, fmt.Sprintf("%s %s attempt %d: %s %d %s", d.Event, d.Account, d.Attempt, d.Outcome, d.Status, d.Error))
+			}
+			t.Fatalf("history holds %d attempts, want %d:\n%s", len(hist), n, strings.Join(lines, "\n"))
+		}
+		if len(hist) == n {
+			return hist
+		}
+	}
 }
