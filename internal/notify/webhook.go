@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/internal/audit"
@@ -124,8 +126,8 @@ func (w *Webhook) validate() error {
 	if !webhookName.MatchString(w.Name) {
 		fs.Add("name", "must be 1 to 64 lowercase letters, digits, _ . or -, starting with a letter")
 	}
-	if u, err := url.Parse(w.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || len(w.URL) > 2048 {
-		fs.Add("url", "must be an absolute http or https URL")
+	if msg := checkURL(w.URL); msg != "" {
+		fs.Add("url", "%s", msg)
 	}
 	if len(w.Secret) < MinSecret || len(w.Secret) > 256 {
 		fs.Add("secret", "must be %d to 256 bytes", MinSecret)
@@ -139,6 +141,31 @@ func (w *Webhook) validate() error {
 		}
 	}
 	return fs.Err()
+}
+
+// checkURL says what is wrong with a webhook URL, or "" when it is one deliveries can
+// go to: url.Parse alone accepts a port of 99999, a space in the path and a user:password.
+func checkURL(raw string) string {
+	const want = "must be an absolute http or https URL with a host"
+	if len(raw) > 2048 {
+		return "must be at most 2048 bytes"
+	}
+	if strings.ContainsFunc(raw, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return "must not contain spaces or control characters (percent-encode them)"
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Opaque != "" || u.Hostname() == "" {
+		return want
+	}
+	if u.User != nil {
+		return "must not hold a user name or password (the secret authenticates deliveries)"
+	}
+	if port := u.Port(); port != "" || strings.HasSuffix(u.Host, ":") {
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return "must have a port from 1 to 65535, if any"
+		}
+	}
+	return ""
 }
 
 // Put validates and creates or replaces a webhook. Returns errs.Invalid naming the
