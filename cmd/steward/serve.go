@@ -64,7 +64,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 	}
 	log.Info("sanctions loaded", "active", n, "accounts", a.Index.Len(), "duration_ms", time.Since(start).Milliseconds())
 
-	api := httpapi.NewHandler(httpapi.Deps{App: a.App, Ping: a.db.Ping, Logger: log, Version: version})
+	api := httpapi.NewHandler(httpapi.Deps{App: a.App, Ready: a.db.Ready, Logger: log, Version: version})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err

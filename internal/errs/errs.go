@@ -21,6 +21,7 @@ const (
 	Mismatch     Code = "mismatch"     // an idempotency key reused with another request
 	TooLarge     Code = "too_large"    // the request body or a list is over its limit
 	Unavailable  Code = "unavailable"  // a dependency (the database) does not answer
+	StorageFull  Code = "storage_full" // the database has no room left: nothing is written until there is
 	Internal     Code = "internal"     // a bug or an unexpected failure; details are logged, not shown
 )
 

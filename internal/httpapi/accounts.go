@@ -159,7 +159,9 @@ type health struct {
 }
 
 func (s *server) health(r *http.Request) (int, any, error) {
-	if err := s.Ping(r.Context()); err != nil {
+	if err := s.Ready(r.Context()); errs.CodeOf(err) == errs.StorageFull {
+		return 0, nil, err
+	} else if err != nil {
 		return 0, nil, errs.E(errs.Unavailable, "the database does not answer")
 	}
 	return http.StatusOK, health{Status: "ok", Version: s.Version}, nil

@@ -50,7 +50,7 @@ var (
 // routes lists every route of the API and the roles that may call it.
 func (s *server) routes() []route {
 	return []route{
-		{Method: "GET", Path: "/healthz", Public: true, Summary: "Answers 200 when the database answers.", Reply: health{}, handle: s.health},
+		{Method: "GET", Path: "/healthz", Public: true, Summary: "Answers 200 when the database answers and takes writes; 503 (storage_full) while it has no room.", Reply: health{}, handle: s.health},
 		{Method: "GET", Path: "/metrics", Public: true, Summary: "Prometheus metrics.", raw: s.metricsHandler().ServeHTTP},
 		{Method: "GET", Path: "/openapi.json", Public: true, Summary: "This API's OpenAPI 3.1 document.", raw: s.serveOpenAPI},
 

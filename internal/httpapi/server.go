@@ -34,7 +34,7 @@ import (
 // Deps is what the API serves.
 type Deps struct {
 	*app.App                             // the services (see package app)
-	Ping     func(context.Context) error // reports whether the database answers
+	Ready    func(context.Context) error // reports whether the database answers and takes writes
 	Logger   *slog.Logger
 	Version  string
 }

@@ -22,6 +22,7 @@ var Statuses = map[errs.Code]int{
 	errs.Mismatch:     http.StatusUnprocessableEntity,
 	errs.TooLarge:     http.StatusRequestEntityTooLarge,
 	errs.Unavailable:  http.StatusServiceUnavailable,
+	errs.StorageFull:  http.StatusServiceUnavailable,
 	errs.Internal:     http.StatusInternalServerError,
 }
 

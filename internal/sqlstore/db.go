@@ -53,6 +53,9 @@ type DB struct {
 	// PostgreSQL, which commits concurrent transactions itself.
 	committers sync.WaitGroup
 	closer     sync.Once
+	// full is set when a write failed for lack of storage, and cleared by the next write
+	// that commits: Ready reports it.
+	full atomic.Bool
 }
 
 // maxAttempts is how many times a transaction is run when the database refuses it for a
@@ -153,6 +156,30 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Ready reports whether the database answers and takes writes. After a write failed for
+// lack of storage it writes, and removes, a probe row to learn whether there is room
+// again. Returns errs.Unavailable or errs.StorageFull.
+func (db *DB) Ready(ctx context.Context) error {
+	if err := db.Ping(ctx); err != nil {
+		return err
+	}
+	if !db.full.Load() {
+		return nil
+	}
+	probe := make([]byte, 16<<10) // spans new pages, as a real write would
+	err := db.Write(ctx, func(ctx context.Context) error {
+		_, err := db.exec(ctx, "INSERT INTO storage_probe (id, body) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET body = excluded.body", probe)
+		return err
+	})
+	if err == nil {
+		err = db.Write(ctx, func(ctx context.Context) error {
+			_, err := db.exec(ctx, "DELETE FROM storage_probe")
+			return err
+		})
+	}
+	return err
+}
+
 // Close waits for pending writes to commit, then closes the database.
 func (db *DB) Close() error {
 	var err error
@@ -204,7 +231,14 @@ func (db *DB) Write(ctx context.Context, fn func(context.Context) error) error {
 	}
 	// Once queued, wait for the outcome even if ctx ends: the write may commit.
 	if err := <-o.done; err != nil {
+		if db.d.full(err) {
+			db.full.Store(true)
+			return errStorageFull(err)
+		}
 		return err
+	}
+	if db.full.Load() {
+		db.full.Store(false)
 	}
 	for _, f := range o.after {
 		f()

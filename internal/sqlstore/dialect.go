@@ -33,6 +33,8 @@ type dialect struct {
 	// clashed names the table and the key columns ("action, ord") a unique-constraint
 	// violation clashed on, each "" when the driver does not say.
 	clashed func(err error) (table, key string)
+	// full reports whether err says the database's storage is full.
+	full func(err error) bool
 
 	// signals says whether the database has LISTEN/NOTIFY, so other processes learn of a
 	// change as it commits (see DB.signal and Sanctions.Watch). SQLite serves one process.
@@ -68,6 +70,10 @@ var sqliteDialect = dialect{
 		return e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || e.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	},
 	retryable: func(error) bool { return false }, // one writer: no conflicts
+	full: func(err error) bool {
+		var e *sqlite.Error
+		return errors.As(err, &e) && e.Code()&0xff == sqlite3.SQLITE_FULL
+	},
 	clashed: func(err error) (table, key string) {
 		// "constraint failed: UNIQUE constraint failed: bulk_targets.action, bulk_targets.ord (1555)"
 		var e *sqlite.Error
@@ -110,6 +116,10 @@ var postgresDialect = dialect{
 	retryable: func(err error) bool {
 		var e *pgconn.PgError
 		return errors.As(err, &e) && (e.Code == "40P01" || e.Code == "40001") // deadlock, serialization
+	},
+	full: func(err error) bool {
+		var e *pgconn.PgError
+		return errors.As(err, &e) && e.Code == "53100" // disk_full
 	},
 	clashed: func(err error) (table, key string) {
 		// Detail: "Key (action, ord)=(0193…, 7) already exists."

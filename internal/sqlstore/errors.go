@@ -31,12 +31,12 @@ func wrapErr[S subject](err *error, op string, subj S) {
 // clash is a unique-constraint violation as the exec path returns it (see DB.clash): an
 // errs.Conflict for the caller, over the driver's error for dialect.unique.
 type clash struct {
-	conflict *errs.Error
-	cause    error
+	coded *errs.Error
+	cause error
 }
 
-func (c *clash) Error() string   { return c.conflict.Error() }
-func (c *clash) Unwrap() []error { return []error{c.conflict, c.cause} }
+func (c *clash) Error() string   { return c.coded.Error() }
+func (c *clash) Unwrap() []error { return []error{c.coded, c.cause} }
 
 // clash turns err, a unique-constraint violation, into an errs.Conflict naming the table
 // and key that clashed. A store with its own words for the clash ("sanction … exists
@@ -47,4 +47,10 @@ func (db *DB) clash(err error) error {
 		msg = fmt.Sprintf("a row of %s with the same (%s) exists already", table, key)
 	}
 	return &clash{errs.E(errs.Conflict, "%s", msg), err}
+}
+
+// errStorageFull is a write refused for lack of storage: errs.StorageFull for the
+// caller, over the driver's error for the log (a clash with the disk's size).
+func errStorageFull(cause error) error {
+	return &clash{errs.E(errs.StorageFull, "the database's storage is full: nothing was written; free space and retry"), cause}
 }

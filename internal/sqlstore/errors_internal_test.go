@@ -2,7 +2,10 @@ package sqlstore
 
 import (
 	"errors"
+	"fmt"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/stewardhq/steward/internal/errs"
 )
@@ -22,5 +25,18 @@ func TestWrapErr(t *testing.T) {
 	gone := errs.E(errs.NotFound, "s-1 not found")
 	if err := op(gone); err != gone {
 		t.Errorf("coded error: %q, want it unchanged", err)
+	}
+}
+
+// Each database's way of saying its storage is full is recognised (PostgreSQL's cannot be
+// provoked in a test without a tiny file system: its error is made here).
+func TestStorageFullIsRecognised(t *testing.T) {
+	pgFull := &pgconn.PgError{Code: "53100", Message: "could not extend file: No space left on device"}
+	if !postgresDialect.full(fmt.Errorf("sqlstore.Accounts.Put a-1: %w", pgFull)) || postgresDialect.full(&pgconn.PgError{Code: "23505"}) {
+		t.Error("PostgreSQL: disk_full (53100) is not told from other errors")
+	}
+	err := errStorageFull(pgFull)
+	if errs.CodeOf(err) != errs.StorageFull || !errors.Is(err, pgFull) {
+		t.Errorf("errStorageFull: %v (code %s), want storage_full over the driver's error", err, errs.CodeOf(err))
 	}
 }

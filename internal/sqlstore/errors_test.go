@@ -77,3 +77,45 @@ func TestDuplicateIsConflict(t *testing.T) {
 		}
 	})
 }
+
+// A full disk refuses writes with errs.StorageFull and leaves nothing half written;
+// Ready reports it until there is room again, and then writes work as before.
+func TestStorageFull(t *testing.T) {
+	db := storetest.Open(t, "sqlite")
+	put := func(id string) error {
+		a := account(id)
+		a.Attributes = map[string]any{"bio": strings.Repeat("x", 20000)} // spans new pages
+		return db.Write(ctx, func(ctx context.Context) error { _, err := db.Accounts().Put(ctx, a); return err })
+	}
+	if err := put("before"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ready(ctx); err != nil {
+		t.Fatalf("ready: %v", err)
+	}
+	if err := db.SetMaxPages(false); err != nil {
+		t.Fatal(err)
+	}
+	err := put("during")
+	if errs.CodeOf(err) != errs.StorageFull || !strings.Contains(err.Error(), "storage is full") {
+		t.Fatalf("write on a full disk: %v (code %s), want storage_full", err, errs.CodeOf(err))
+	}
+	if _, err := db.Accounts().Get(ctx, "during"); errs.CodeOf(err) != errs.NotFound {
+		t.Fatalf("the refused write left its account: %v", err)
+	}
+	if err := db.Ready(ctx); errs.CodeOf(err) != errs.StorageFull {
+		t.Fatalf("ready on a full disk: %v, want storage_full", err)
+	}
+	if err := db.Ready(ctx); errs.CodeOf(err) != errs.StorageFull { // still, and no probe row left behind
+		t.Fatalf("ready asked again: %v", err)
+	}
+	if err := db.SetMaxPages(true); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Ready(ctx); err != nil {
+		t.Fatalf("ready once there is room: %v", err)
+	}
+	if err := put("after"); err != nil {
+		t.Fatalf("write once there is room: %v", err)
+	}
+}
