@@ -83,7 +83,7 @@ func (s *server) openAPI() map[string]any {
 	}
 	return map[string]any{
 		"openapi": "3.1.0",
-		"info":    map[string]any{"title": "Steward", "version": s.Version, "description": "Account governance: accounts, sanctions, appeals, wallets, personal data, audit."},
+		"info":    map[string]any{"title": "Steward", "version": s.Version, "description": "Account governance: accounts, sanctions and the check API, bulk actions, notices and webhooks, end users' own view, and a verifiable audit log."},
 		"paths":   paths,
 		"components": map[string]any{"securitySchemes": map[string]any{
 			"bearer": map[string]any{"type": "http", "scheme": "bearer", "description": "an API key from `steward keys create`"},
