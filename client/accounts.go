@@ -76,12 +76,16 @@ func (c *Client) ListAccounts(ctx context.Context, region, cursor string, limit 
 type ImportResult struct {
 	Created  int `json:"created"`
 	Replaced int `json:"replaced"`
+	// Replayed says these counts are of an earlier request with the same Idempotency-Key,
+	// and this one changed nothing (from the answer's Idempotent-Replayed header).
+	Replayed bool `json:"-"`
 }
 
 // ImportAccounts sends up to 100,000 NDJSON lines in one all-or-nothing request.
 func (c *Client) ImportAccounts(ctx context.Context, ndjson []byte, idempotencyKey string) (ImportResult, error) {
 	var out ImportResult
-	_, err := c.Do(ctx, Request{Method: "POST", Path: "/v1/accounts:import", Body: ndjson,
+	resp, err := c.Send(ctx, Request{Method: "POST", Path: "/v1/accounts:import", Body: ndjson,
 		ContentType: "application/x-ndjson", IdempotencyKey: idempotencyKey}, &out)
+	out.Replayed = resp.Replayed
 	return out, err
 }

@@ -46,9 +46,14 @@ type Error struct {
 	RequestID string       `json:"request_id,omitempty"`
 }
 
+// Error returns the status, the detail and the fields at fault, one a line, except the
+// first when the detail already says it (Steward's detail is "invalid FIELD: MESSAGE").
 func (e *Error) Error() string {
 	s := fmt.Sprintf("%d %s: %s", e.Status, e.Title, e.Detail)
-	for _, f := range e.Errors {
+	for i, f := range e.Errors {
+		if i == 0 && strings.HasPrefix(e.Detail, "invalid "+f.Field+": "+f.Message) {
+			continue
+		}
 		s += fmt.Sprintf("\n  %s: %s", f.Field, f.Message)
 	}
 	return s
@@ -68,20 +73,42 @@ type Request struct {
 // Do sends req and decodes a 2xx JSON answer into out (unless nil). Any other answer is
 // returned as an *Error. It returns the status code.
 func (c *Client) Do(ctx context.Context, req Request, out any) (int, error) {
-	b, status, err := c.Raw(ctx, req)
+	resp, err := c.Send(ctx, req, out)
+	return resp.Status, err
+}
+
+// Response is what a server answered.
+type Response struct {
+	Status int
+	// Replayed says the server answered with its first answer to this Idempotency-Key
+	// (Idempotent-Replayed: true), not applying the request again.
+	Replayed bool
+}
+
+// Send sends req and decodes a 2xx JSON answer into out (unless nil), as Do does, and
+// returns what else the answer says. It never returns a nil *Response.
+func (c *Client) Send(ctx context.Context, req Request, out any) (*Response, error) {
+	b, resp, err := c.send(ctx, req)
 	if err != nil || out == nil {
-		return status, err
+		return resp, err
 	}
 	if err := json.Unmarshal(b, out); err != nil {
-		return status, fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.Path, err)
+		return resp, fmt.Errorf("%s %s: decoding the answer: %w", req.Method, req.Path, err)
 	}
-	return status, nil
+	return resp, nil
 }
 
 // Raw sends req and returns a 2xx answer's body as it came, for answers that are not
 // JSON (a text/plain checkpoint). Any other answer is returned as an *Error. It returns
 // the status code.
 func (c *Client) Raw(ctx context.Context, req Request) ([]byte, int, error) {
+	b, resp, err := c.send(ctx, req)
+	return b, resp.Status, err
+}
+
+// send makes one request; its *Response is never nil.
+func (c *Client) send(ctx context.Context, req Request) ([]byte, *Response, error) {
+	out := &Response{}
 	u := c.base + req.Path
 	if len(req.Query) > 0 {
 		u += "?" + req.Query.Encode()
@@ -92,7 +119,7 @@ func (c *Client) Raw(ctx context.Context, req Request) ([]byte, int, error) {
 	}
 	hr, err := http.NewRequestWithContext(ctx, req.Method, u, body)
 	if err != nil {
-		return nil, 0, err
+		return nil, out, err
 	}
 	if c.key != "" {
 		hr.Header.Set("Authorization", "Bearer "+c.key)
@@ -109,26 +136,28 @@ func (c *Client) Raw(ctx context.Context, req Request) ([]byte, int, error) {
 	}
 	resp, err := c.http.Do(hr)
 	if err != nil {
-		return nil, 0, err
+		return nil, out, err
 	}
 	defer resp.Body.Close()
+	out.Status = resp.StatusCode
 	var r io.Reader = resp.Body
 	if req.MaxBody > 0 {
 		r = io.LimitReader(r, req.MaxBody+1)
 	}
 	b, err := io.ReadAll(r)
 	if err != nil {
-		return nil, resp.StatusCode, fmt.Errorf("%s %s: reading the answer: %w", req.Method, req.Path, err)
+		return nil, out, fmt.Errorf("%s %s: reading the answer: %w", req.Method, req.Path, err)
 	}
 	if req.MaxBody > 0 && int64(len(b)) > req.MaxBody {
-		return nil, resp.StatusCode, fmt.Errorf("%s %s: the answer is over %d bytes", req.Method, req.Path, req.MaxBody)
+		return nil, out, fmt.Errorf("%s %s: the answer is over %d bytes", req.Method, req.Path, req.MaxBody)
 	}
 	if resp.StatusCode/100 != 2 {
 		e := &Error{Status: resp.StatusCode, Title: http.StatusText(resp.StatusCode)}
 		if json.Unmarshal(b, e) != nil || e.Detail == "" {
 			e.Detail = strings.TrimSpace(string(b))
 		}
-		return nil, resp.StatusCode, e
+		return nil, out, e
 	}
-	return b, resp.StatusCode, nil
+	out.Replayed = resp.Header.Get("Idempotent-Replayed") == "true"
+	return b, out, nil
 }

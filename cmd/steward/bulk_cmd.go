@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -33,7 +30,7 @@ func (e *env) bulkCmd() *cobra.Command {
 	}
 	var canary float64
 	var wait bool
-	var reason string
+	var reason, idem string
 
 	create := withClient(&cobra.Command{Use: "create FILE.json", Short: "Create a draft from a JSON file ('-' for stdin): name, criteria, screens, sanction, authority",
 		Args: cobra.ExactArgs(1)}, func(ctx context.Context, c *client.Client, args []string) error {
@@ -41,9 +38,10 @@ func (e *env) bulkCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		a, err := c.CreateBulkAction(ctx, body, idemKey("bulk create", body))
+		key := writeKey(idem)
+		a, err := c.CreateBulkAction(ctx, body, key)
 		if err != nil {
-			return err
+			return retryHint(err, key)
 		}
 		return e.printJSON(a)
 	})
@@ -65,14 +63,13 @@ func (e *env) bulkCmd() *cobra.Command {
 		})
 	targets := withClient(&cobra.Command{Use: "targets ID", Short: "List an action's targets as NDJSON: account, sanction, whether sanctioned and reverted", Args: cobra.ExactArgs(1)},
 		func(ctx context.Context, c *client.Client, args []string) error {
-			enc := json.NewEncoder(e.stdout)
 			for cursor := ""; ; {
 				page, next, err := c.BulkTargets(ctx, args[0], cursor, 1000)
 				if err != nil {
 					return err
 				}
 				for _, t := range page {
-					if err := enc.Encode(t); err != nil {
+					if err := writeJSON(e.stdout, t, ""); err != nil {
 						return err
 					}
 				}
@@ -83,26 +80,29 @@ func (e *env) bulkCmd() *cobra.Command {
 		})
 	execute := withClient(&cobra.Command{Use: "execute ID", Short: "Start executing a draft: the canary share first, then it waits for resume", Args: cobra.ExactArgs(1)},
 		func(ctx context.Context, c *client.Client, args []string) error {
-			a, err := c.ExecuteBulkAction(ctx, args[0], &canary, idemKey("bulk execute", []byte(args[0])))
+			key := writeKey(idem)
+			a, err := c.ExecuteBulkAction(ctx, args[0], &canary, key)
 			if err != nil {
-				return err
+				return retryHint(err, key)
 			}
 			return e.follow(ctx, c, a, wait)
 		})
 	execute.Flags().Float64Var(&canary, "canary", 1, "percent of targets sanctioned before the action waits for resume (0 for none)")
 	pause := withClient(&cobra.Command{Use: "pause ID", Short: "Pause an action after its current batch", Args: cobra.ExactArgs(1)},
 		func(ctx context.Context, c *client.Client, args []string) error {
-			a, err := c.PauseBulkAction(ctx, args[0], "")
+			key := writeKey(idem)
+			a, err := c.PauseBulkAction(ctx, args[0], key)
 			if err != nil {
-				return err
+				return retryHint(err, key)
 			}
 			return e.printJSON(a)
 		})
 	resume := withClient(&cobra.Command{Use: "resume ID", Short: "Resume a paused action, or one waiting after its canary", Args: cobra.ExactArgs(1)},
 		func(ctx context.Context, c *client.Client, args []string) error {
-			a, err := c.ResumeBulkAction(ctx, args[0], "")
+			key := writeKey(idem)
+			a, err := c.ResumeBulkAction(ctx, args[0], key)
 			if err != nil {
-				return err
+				return retryHint(err, key)
 			}
 			return e.follow(ctx, c, a, wait)
 		})
@@ -111,9 +111,10 @@ func (e *env) bulkCmd() *cobra.Command {
 			if reason == "" {
 				return fmt.Errorf("--reason is required")
 			}
-			a, err := c.RevertBulkAction(ctx, args[0], reason, idemKey("bulk revert", []byte(args[0]+"\n"+reason)))
+			key := writeKey(idem)
+			a, err := c.RevertBulkAction(ctx, args[0], reason, key)
 			if err != nil {
-				return err
+				return retryHint(err, key)
 			}
 			return e.follow(ctx, c, a, wait)
 		})
@@ -121,15 +122,11 @@ func (e *env) bulkCmd() *cobra.Command {
 	for _, c := range []*cobra.Command{execute, resume, revert} {
 		c.Flags().BoolVar(&wait, "wait", true, "follow progress until the action waits or ends")
 	}
+	for _, c := range []*cobra.Command{create, execute, pause, resume, revert} {
+		addIdemFlag(c, &idem)
+	}
 	cmd.AddCommand(create, dry, status, targets, execute, pause, resume, revert)
 	return cmd
-}
-
-// idemKey derives an Idempotency-Key from a command and its input, so running the same
-// command again after a lost answer changes nothing.
-func idemKey(cmd string, input []byte) string {
-	h := sha256.Sum256(append([]byte(cmd+"\n"), input...))
-	return "cli-" + hex.EncodeToString(h[:16])
 }
 
 func (e *env) readFile(path string) ([]byte, error) {
@@ -137,12 +134,6 @@ func (e *env) readFile(path string) ([]byte, error) {
 		return io.ReadAll(e.stdin)
 	}
 	return os.ReadFile(path)
-}
-
-func (e *env) printJSON(v any) error {
-	enc := json.NewEncoder(e.stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
 }
 
 // follow polls the action until it waits (canary, paused) or ends, showing progress: a
@@ -173,7 +164,7 @@ func (e *env) follow(ctx context.Context, c *client.Client, a *client.BulkAction
 			bar.Describe(a.State)
 			bar.Set(done)
 		} else if time.Since(lastLine) > 5*time.Second || isResting(a.State) {
-			fmt.Fprintf(e.stderr, "%s: %d/%d, %.0f/s, about %.0f s left\n", a.State, done, total, a.Rate, a.ETASeconds)
+			fmt.Fprintf(e.stderr, "%s: %d/%d%s\n", a.State, done, total, rateAndETA(a))
 			lastLine = time.Now()
 		}
 		if isResting(a.State) {
@@ -194,6 +185,19 @@ func (e *env) follow(ctx context.Context, c *client.Client, a *client.BulkAction
 		fmt.Fprintln(e.stderr)
 	}
 	return e.printJSON(a)
+}
+
+// rateAndETA returns ", R/s, about S s left" for an action whose rate is known, and
+// "" before there is one (a phase's first batch) or once nothing is left.
+func rateAndETA(a *client.BulkAction) string {
+	if a.Rate <= 0 {
+		return ""
+	}
+	s := fmt.Sprintf(", %.0f/s", a.Rate)
+	if a.ETASeconds > 0 {
+		s += fmt.Sprintf(", about %.0f s left", a.ETASeconds)
+	}
+	return s
 }
 
 // isResting reports whether an action in state s waits for a person or has ended.

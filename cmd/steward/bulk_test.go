@@ -44,9 +44,15 @@ func TestBulkCommandLine(t *testing.T) {
 		}
 		return a
 	}
-	a := cli("create", sweep)
-	if a.State != "draft" || cli("create", sweep).ID != a.ID {
-		t.Fatalf("create: %+v (a second create must replay the first)", a)
+	a := cli("create", sweep, "--idempotency-key", "sweep-1")
+	if a.State != "draft" || cli("create", sweep, "--idempotency-key", "sweep-1").ID != a.ID {
+		t.Fatalf("create: %+v (a second create with its key must replay the first)", a)
+	}
+	if out := steward(t, "bulk", "create", sweep, "--url", p.url, "--key", key); !strings.Contains(out, `>= 1.0`) || strings.Contains(out, `\u003e`) {
+		t.Fatalf("create printed %s; want >= as it is", out)
+	}
+	if b := cli("create", sweep); b.ID == a.ID {
+		t.Fatalf("a second create without a key replayed the first (%s); want a new draft", a.ID)
 	}
 	var d client.BulkDryRun
 	out := steward(t, "bulk", "dry-run", a.ID, "--url", p.url, "--key", key)
@@ -55,6 +61,11 @@ func TestBulkCommandLine(t *testing.T) {
 	}
 	if a = cli("execute", a.ID, "--canary", "10"); a.State != "canary" || a.Progress.Done != a.Progress.CanaryCount {
 		t.Fatalf("execute: %s %+v", a.State, a.Progress)
+	}
+	// Another execute is new work the server refuses (the action is past its draft), not
+	// a replay of the first nor a clash of keys.
+	if _, err := stewardErr(t, "bulk", "execute", a.ID, "--canary", "20", "--url", p.url, "--key", key); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Fatalf("a second execute: %v; want a 409 for the state", err)
 	}
 	if a = cli("resume", a.ID); a.State != "done" || a.Progress.Done != d.ToSanction {
 		t.Fatalf("resume: %s %+v, want done with %d", a.State, a.Progress, d.ToSanction)

@@ -32,6 +32,7 @@ accounts.`,
 			}
 			w := bufio.NewWriterSize(e.stdout, 1<<20)
 			enc := json.NewEncoder(w)
+			enc.SetEscapeHTML(false)
 			err := population.Each(population.Config{N: n, Seed: seed, Prefix: prefix, Now: time.Now()}, func(a *accounts.Account) error {
 				return enc.Encode(struct {
 					*accounts.Account

@@ -139,9 +139,9 @@ func TestServeKeysAndImport(t *testing.T) {
 			if !strings.Contains(out, "imported 1234 accounts (1234 created, 0 replaced)") {
 				t.Fatalf("import said %q", out)
 			}
-			// Running it again replays every chunk: nothing is created twice.
+			// Running it again is new work: every account is replaced.
 			out = steward(t, "accounts", "import", file, "--url", p.url, "--key", key, "--chunk", "500")
-			if !strings.Contains(out, "imported 1234 accounts (1234 created, 0 replaced)") {
+			if !strings.Contains(out, "imported 1234 accounts (0 created, 1234 replaced)") {
 				t.Fatalf("second import said %q", out)
 			}
 			page, err := c.ListAccounts(ctx, "", "", 1000)
@@ -154,6 +154,9 @@ func TestServeKeysAndImport(t *testing.T) {
 			_, err = stewardErr(t, "accounts", "import", bad, "--url", p.url, "--key", key, "--chunk", "500")
 			if err == nil || !strings.Contains(err.Error(), "line 777: region") {
 				t.Fatalf("a bad line 777 gave %v; want an error naming line 777 of the file", err)
+			}
+			if strings.Contains(err.Error(), "line 277") {
+				t.Fatalf("a bad line 777 gave %v; it names line 277 of the chunk", err)
 			}
 		})
 	}

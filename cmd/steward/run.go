@@ -38,7 +38,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.keysCmd(), e.accountsCmd(), e.versionCmd())
 	root.AddCommand(e.auditCmd())
 	root.AddCommand(e.bulkCmd(), e.genCmd())
-	return root.ExecuteContext(ctx)
+	return readable(root.ExecuteContext(ctx))
 }
 
 // dbFlags are the flags of every command that opens the database.
