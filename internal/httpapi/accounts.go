@@ -35,21 +35,27 @@ type accountPage struct {
 
 type importReply = accounts.ImportResult
 
-// toAccount checks what JSON decoding cannot and returns the account.
+// toAccount checks the account, reporting every field at fault at once.
 func (b *accountBody) toAccount(id string) (*accounts.Account, error) {
+	var fs errs.Fields
 	if b.ID != "" && b.ID != id {
-		return nil, errs.Field("id", "%q does not match the account ID in the path", b.ID)
+		fs.Add("id", "%q does not match the account ID in the path", b.ID)
 	}
 	a := &accounts.Account{ID: id, Region: b.Region, Verified: b.Verified, Locale: b.Locale, Attributes: b.Attributes, Linked: b.Linked}
-	if b.CreatedAt == "" {
-		return nil, errs.Field("created_at", "is required (RFC 3339)")
+	malformed := false
+	if b.CreatedAt != "" {
+		t, err := time.Parse(time.RFC3339Nano, b.CreatedAt)
+		if malformed = err != nil; malformed {
+			fs.Add("created_at", "must be an RFC 3339 time such as 2024-05-01T08:00:00Z")
+		}
+		a.CreatedAt = t
 	}
-	t, err := time.Parse(time.RFC3339Nano, b.CreatedAt)
-	if err != nil {
-		return nil, errs.Field("created_at", "must be an RFC 3339 time such as 2024-05-01T08:00:00Z")
+	for _, f := range errs.FieldsOf(a.Validate()) {
+		if !(malformed && f.Field == "created_at") { // said already, better
+			fs = append(fs, f)
+		}
 	}
-	a.CreatedAt = t
-	return a, nil
+	return a, fs.Err()
 }
 
 func (s *server) putAccount(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
