@@ -129,7 +129,7 @@ func topMux(api *httpapi.Handler) http.Handler {
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.For(errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path), "", nil))
 	})
-	return mux
+	return httpapi.Canonical(mux)
 }
 
 // countRequests keeps n at the number of requests h is serving.

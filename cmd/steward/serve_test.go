@@ -6,11 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/httpapi"
 )
 
 // worker is a test worker: it runs until its context ends, or fails when told to.
@@ -106,5 +108,18 @@ func TestServeStopsWorkersAfterRequests(t *testing.T) {
 	}
 	if !w.stopped.Load() || w.inside.Load() {
 		t.Fatalf("worker stopped %v, during the request %v", w.stopped.Load(), w.inside.Load())
+	}
+}
+
+// The top-level mux answers a path with . or .. segments with a problem, as the API
+// does, rather than a bare redirect to the cleaned path.
+func TestTopMuxRefusesDotSegments(t *testing.T) {
+	h := topMux(httpapi.NewHandler(httpapi.Deps{}))
+	for _, path := range []string{"/console/../v1/check", "/v1/accounts/../check", "/a//b"} {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest("POST", path, nil))
+		if w.Code != http.StatusBadRequest || w.Header().Get("Content-Type") != "application/problem+json" {
+			t.Errorf("%s: %d %s, want 400 problem details", path, w.Code, w.Header().Get("Content-Type"))
+		}
 	}
 }

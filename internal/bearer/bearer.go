@@ -23,11 +23,19 @@ type Authenticator interface {
 // Authenticate returns the principal of r's bearer credential. Returns
 // errs.Unauthorized when there is none or a does not know it.
 func Authenticate(r *http.Request, a Authenticator) (principal.Principal, error) {
-	secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if secret = strings.TrimSpace(secret); !ok || secret == "" {
+	secret, ok := Credential(r.Header.Get("Authorization"))
+	if !ok {
 		return principal.Principal{}, errs.E(errs.Unauthorized, "an API key is required: Authorization: Bearer KEY")
 	}
 	return a.Authenticate(r.Context(), secret)
+}
+
+// Credential returns the secret of an Authorization header of the Bearer scheme, whose
+// name is case-insensitive (RFC 9110, section 11.1), and reports whether there is one.
+func Credential(header string) (secret string, ok bool) {
+	scheme, secret, _ := strings.Cut(strings.TrimSpace(header), " ")
+	secret = strings.TrimSpace(secret)
+	return secret, strings.EqualFold(scheme, "Bearer") && secret != ""
 }
 
 // Allow returns errs.Forbidden unless p holds one of roles; what names the route (e.g.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"reflect"
 	"strings"
@@ -31,8 +32,9 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 	return b, nil
 }
 
-// decodeJSON decodes exactly one JSON value from b into v, refusing unknown fields, and
-// turns every failure into an errs.Invalid naming the field at fault.
+// decodeJSON decodes exactly one JSON value from b into v, refusing unknown fields (names
+// are case-sensitive) and keys given twice, and turns every failure into an errs.Invalid
+// naming the field at fault.
 func decodeJSON(b []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
@@ -42,7 +44,7 @@ func decodeJSON(b []byte, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return errs.Field("body", "unexpected data after the JSON value")
 	}
-	return nil
+	return checkKeys(b, reflect.TypeOf(v))
 }
 
 func jsonError(err error) error {
@@ -60,12 +62,34 @@ func jsonError(err error) error {
 		if field == "" {
 			field = "body"
 		}
+		if msg := outOfRange(typ); msg != "" {
+			return errs.Field(field, "%s", msg)
+		}
 		return errs.Field(field, "must be %s, not %s", jsonKind(typ.Type), typ.Value)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return errs.Field(name, "unknown field")
 	}
 	return errs.Field("body", "invalid JSON: %v", err)
+}
+
+// outOfRange describes a number that is too large for its field ("" for other errors):
+// encoding/json calls 1e309 "number 1e309" that is not "a number".
+func outOfRange(typ *json.UnmarshalTypeError) string {
+	n, ok := strings.CutPrefix(typ.Value, "number ")
+	if !ok {
+		return ""
+	}
+	switch t := typ.Type; t.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return fmt.Sprintf("%s is out of range: a number must be finite and at most %g in size", n, math.MaxFloat64)
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		if !strings.ContainsAny(n, ".eE") {
+			return fmt.Sprintf("%s is out of range for %s", n, jsonKind(t))
+		}
+	}
+	return ""
 }
 
 // jsonKind names the JSON type that decodes into t.

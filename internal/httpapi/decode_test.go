@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
@@ -90,6 +91,15 @@ var badPuts = []struct {
 	{name: "linked object", body: with(map[string]any{"linked": map[string]any{}}), field: "linked"},
 	{name: "link service number", body: with(map[string]any{"linked": []any{map[string]any{"service": 1, "account": "g"}}}), field: "linked.service"},
 	{name: "number overflow", body: `{"region":"yn","created_at":"2021-03-04T05:06:07Z","locale":"en","attributes":{"a":1e400}}`, field: "attributes"},
+	{name: "field name in capitals", body: strings.Replace(validBody, `"region"`, `"REGION"`, 1), field: "REGION"},
+	{name: "field name in mixed case", body: strings.Replace(validBody, `"locale"`, `"loCAle"`, 1), field: "loCAle"},
+	{name: "field name folded by Unicode", body: strings.Replace(validBody, `"linked"`, `"lin\u212Aed"`, 1), field: "lin\u212Aed"}, // \u212A: the Kelvin sign, which folds to k
+	{name: "link field in capitals", body: strings.Replace(validBody, `"service"`, `"Service"`, 1), field: "Service"},
+	{name: "duplicate field", body: strings.Replace(validBody, `"region":"yn"`, `"region":"yn","region":"zz"`, 1), field: "region"},
+	{name: "duplicate field, escaped", body: strings.Replace(validBody, `"region":"yn"`, `"region":"yn","\u0072egion":"zz"`, 1), field: "region"},
+	{name: "duplicate field, case variant", body: strings.Replace(validBody, `"region":"yn"`, `"region":"yn","Region":"zz"`, 1), field: "Region"},
+	{name: "duplicate attribute", body: strings.Replace(validBody, `"tier":"gold"`, `"tier":"gold","tier":"iron"`, 1), field: "attributes.tier"},
+	{name: "duplicate field in a link", body: strings.Replace(validBody, `"service":"game"`, `"service":"game","service":"chat"`, 1), field: "linked[0].service"},
 
 	{name: "id differs from the path", body: with(map[string]any{"id": "acct-2"}), field: "id"},
 	{name: "bad id: leading dash", id: "-acct", body: validBody, field: "id"},
@@ -132,4 +142,24 @@ var badPuts = []struct {
 	{name: "body over the limit", body: with(map[string]any{"region": strings.Repeat("r", maxJSONBody)}), status: http.StatusRequestEntityTooLarge},
 	{name: "Idempotency-Key too long", body: validBody, header: http.Header{"Idempotency-Key": {strings.Repeat("k", 256)}}, field: "Idempotency-Key"},
 	{name: "Idempotency-Key with a space", body: validBody, header: http.Header{"Idempotency-Key": {"a b"}}, field: "Idempotency-Key"},
+}
+
+// A number too large for its field is out of range, not "not a number".
+func TestDecodeNumberOutOfRange(t *testing.T) {
+	var v struct {
+		F float64        `json:"f"`
+		N int            `json:"n"`
+		A map[string]any `json:"a"`
+	}
+	for _, tt := range []struct{ body, field, message string }{
+		{`{"f":1e309}`, "f", "1e309 is out of range"},
+		{`{"a":{"x":-1e309}}`, "a", "-1e309 is out of range"},
+		{`{"n":99999999999999999999}`, "n", "99999999999999999999 is out of range for an integer"},
+		{`{"n":1.5}`, "n", "must be an integer, not number 1.5"},
+	} {
+		fs := errs.FieldsOf(decodeJSON([]byte(tt.body), &v))
+		if len(fs) != 1 || fs[0].Field != tt.field || !strings.HasPrefix(fs[0].Message, tt.message) {
+			t.Errorf("%s: %+v, want %s: %s…", tt.body, fs, tt.field, tt.message)
+		}
+	}
 }

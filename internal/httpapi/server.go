@@ -50,11 +50,11 @@ type server struct {
 // Handler is the API's HTTP handler: every route of the route table, and problem details
 // for the paths under /v1/ it does not have.
 type Handler struct {
-	mux      *http.ServeMux
+	serve    http.Handler
 	patterns []string
 }
 
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.serve.ServeHTTP(w, r) }
 
 // Patterns returns the patterns of a top-level mux that h serves: "/v1/" and each
 // operational path outside it (/healthz, /metrics, /openapi.json).
@@ -96,7 +96,7 @@ func NewHandler(d Deps) *Handler {
 		}
 		problem.Write(w, problem.For(errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path), w.Header().Get("X-Request-Id"), s.Logger))
 	}})
-	h := &Handler{mux: mux, patterns: []string{"/v1/"}}
+	h := &Handler{serve: Canonical(mux), patterns: []string{"/v1/"}}
 	mux.Handle("/v1/", unmatched)
 	for path := range allowed {
 		if !strings.HasPrefix(path, "/v1/") { // the other methods of an operational path are a 405

@@ -209,7 +209,8 @@ func TestRoutesGolden(t *testing.T) {
 }
 
 // A path the API has with a method it does not take is a 405 naming the methods it
-// takes; a path it does not have is a 404. Both are problem details.
+// takes; a path it does not have is a 404; a path not in canonical form is a 400. All
+// are problem details.
 func TestUnknownRoutes(t *testing.T) {
 	api := newTestAPI(t, storetest.Open(t, "sqlite"))
 	tests := []struct {
@@ -220,6 +221,11 @@ func TestUnknownRoutes(t *testing.T) {
 		{"DELETE", "/v1/accounts/u1", http.StatusMethodNotAllowed, "PUT, GET"},
 		{"POST", "/healthz", http.StatusMethodNotAllowed, "GET"},
 		{"GET", "/v1/nothing", http.StatusNotFound, ""},
+		// Not redirected to the cleaned path, as a ServeMux does.
+		{"POST", "/v1/accounts/../check", http.StatusBadRequest, ""},
+		{"GET", "/v1/accounts/./u1", http.StatusBadRequest, ""},
+		{"GET", "/v1//accounts", http.StatusBadRequest, ""},
+		{"GET", "/healthz/..", http.StatusBadRequest, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.method+" "+tt.target, func(t *testing.T) {
