@@ -1,21 +1,33 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/sqlstore"
 )
 
 func (e *env) migrateCmd() *cobra.Command {
 	var f dbFlags
+	var create bool
 	cmd := &cobra.Command{
 		Use:   "migrate",
 		Short: "Apply pending database migrations (serve does this on start too)",
-		Args:  cobra.NoArgs,
+		Long: `Apply pending database migrations and print the schema version. On SQLite it refuses
+a --data-dir without steward.db, which is most often a mistyped path, unless --create is
+given. (steward serve and steward keys create create the database when there is none.)
+On PostgreSQL it creates the schema in the database --db names, which must exist.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := sqliteExists(f, create); err != nil {
+				return err
+			}
 			a, err := openApp(cmd.Context(), f, slog.New(slog.DiscardHandler), app.Config{})
 			if err != nil {
 				return err
@@ -30,7 +42,21 @@ func (e *env) migrateCmd() *cobra.Command {
 		},
 	}
 	e.addDBFlags(cmd, &f)
+	cmd.Flags().BoolVar(&create, "create", false, "create steward.db in --data-dir if there is none (SQLite)")
 	return cmd
+}
+
+// sqliteExists returns an error naming the file unless f names PostgreSQL, create is
+// set, or --data-dir holds a SQLite database.
+func sqliteExists(f dbFlags, create bool) error {
+	if f.url != "" || create {
+		return nil
+	}
+	path := filepath.Join(f.dataDir, sqlstore.SQLiteFile)
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("no Steward database at %s (%w): check --data-dir, or pass --create to create one", path, errors.Unwrap(err))
+	}
+	return nil
 }
 
 func (e *env) keysCmd() *cobra.Command {
@@ -40,8 +66,9 @@ func (e *env) keysCmd() *cobra.Command {
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an API key and print it as the last line of stdout",
-		Long:  "Create an API key with one role (" + fmt.Sprint(principal.Roles) + "). The key is shown once; Steward keeps only its hash.",
-		Args:  cobra.NoArgs,
+		Long: "Create an API key with one role (" + fmt.Sprint(principal.Roles) + "). The key is shown once; Steward keeps only its hash.\n" +
+			"It creates the database (steward.db in --data-dir on SQLite) when there is none, so it can be the first command run.",
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := principal.ParseRole(role)
 			if err != nil {

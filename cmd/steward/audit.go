@@ -62,7 +62,10 @@ altered, deleted, reordered or inserted behind Steward's back.
 
 The checkpoints are checked with --verifier-key if given, else with the key derived from
 the signing key file ($STEWARD_AUDIT_KEY_FILE or audit.key in --data-dir), else with the
-key recorded in the database (which a forger with the database could have replaced).`,
+key recorded in the database (which a forger with the database could have replaced).
+
+It only reads: it opens the database read-only (a read-only copy will do), applies no
+migration, and fails, naming the path, when --data-dir holds no steward.db.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.auditVerify(cmd.Context(), f, vkey)
@@ -74,6 +77,7 @@ key recorded in the database (which a forger with the database could have replac
 }
 
 func (e *env) auditVerify(ctx context.Context, f dbFlags, vkey string) error {
+	f.readOnly = true
 	a, err := openApp(ctx, f, slog.New(slog.DiscardHandler), app.Config{})
 	if err != nil {
 		return err

@@ -53,10 +53,7 @@ func TestAuditVerifyAndWitness(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			cfg := storetest.Config(t, kind)
-			db := []string{"--data-dir", cfg.DataDir}
-			if cfg.URL != "" {
-				db = append(db, "--db", cfg.URL)
-			}
+			db := flagsOf(cfg)
 			auditor := lastLine(steward(t, append([]string{"keys", "create", "--role", "auditor"}, db...)...))
 			service := lastLine(steward(t, append([]string{"keys", "create", "--role", "service"}, db...)...))
 			state := filepath.Join(t.TempDir(), "witness.json")

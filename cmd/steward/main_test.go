@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/client"
+	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
 
@@ -105,7 +106,11 @@ func lastLine(s string) string {
 
 // dbArgs returns the database flags of a new empty database of kind.
 func dbArgs(t *testing.T, kind string) []string {
-	cfg := storetest.Config(t, kind)
+	return flagsOf(storetest.Config(t, kind))
+}
+
+// flagsOf returns the database flags naming the database of cfg.
+func flagsOf(cfg sqlstore.Config) []string {
 	args := []string{"--data-dir", cfg.DataDir}
 	if cfg.URL != "" {
 		args = append(args, "--db", cfg.URL)
@@ -117,7 +122,7 @@ func TestServeKeysAndImport(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
 			db := dbArgs(t, kind)
-			steward(t, append([]string{"migrate"}, db...)...)
+			steward(t, append([]string{"migrate", "--create"}, db...)...)
 			if out := steward(t, append([]string{"migrate"}, db...)...); !strings.Contains(out, "schema version") {
 				t.Fatalf("migrate: %q", out)
 			}

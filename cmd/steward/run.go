@@ -45,6 +45,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 type dbFlags struct {
 	dataDir string
 	url     string
+	// readOnly is set by commands that only read: they open an existing database read-only
+	// (see sqlstore.Config); the others create and migrate it as needed.
+	readOnly bool
 }
 
 func (e *env) addDBFlags(cmd *cobra.Command, f *dbFlags) {
@@ -64,7 +67,7 @@ type opened struct {
 
 // openApp opens the database f names and wires Steward over it (see package app).
 func openApp(ctx context.Context, f dbFlags, log *slog.Logger, cfg app.Config) (*opened, error) {
-	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: f.url, DataDir: f.dataDir, Logger: log})
+	db, err := sqlstore.Open(ctx, sqlstore.Config{URL: f.url, DataDir: f.dataDir, Logger: log, ReadOnly: f.readOnly})
 	if err != nil {
 		return nil, err
 	}

@@ -35,7 +35,15 @@ type Config struct {
 	// DataDir holds steward.db when URL is empty.
 	DataDir string
 	Logger  *slog.Logger
+	// ReadOnly opens an existing database for reading only: it refuses a data directory
+	// without steward.db and a database without Steward's schema, or behind this
+	// version's, applies no migration, and refuses every Write. On PostgreSQL every
+	// transaction is read-only (default_transaction_read_only).
+	ReadOnly bool
 }
+
+// SQLiteFile is the SQLite database's file in the data directory.
+const SQLiteFile = "steward.db"
 
 // DB is an open Steward database.
 type DB struct {
@@ -53,6 +61,7 @@ type DB struct {
 	// PostgreSQL, which commits concurrent transactions itself.
 	committers sync.WaitGroup
 	closer     sync.Once
+	readOnly   bool
 	// full is set when a write failed for lack of storage, and cleared by the next write
 	// that commits: Ready reports it.
 	full atomic.Bool
@@ -74,7 +83,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	db := &DB{log: log, ops: make(chan *op), stop: make(chan struct{})}
+	db := &DB{log: log, ops: make(chan *op), stop: make(chan struct{}), readOnly: cfg.ReadOnly}
 	var err error
 	switch {
 	case cfg.URL == "":
@@ -91,6 +100,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.closeConns()
 		return nil, err
 	}
+	if db.readOnly {
+		if err := db.checkSchema(ctx, cfg); err != nil {
+			db.closeConns()
+			return nil, err
+		}
+		return db, nil // no committer: Write refuses
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.closeConns()
 		return nil, err
@@ -106,15 +122,26 @@ func (db *DB) openSQLite(dir string) error {
 	if dir == "" {
 		return errs.E(errs.Invalid, "a data directory is required for SQLite (--data-dir)")
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create data directory: %w", err)
-	}
-	path, err := filepath.Abs(filepath.Join(dir, "steward.db"))
+	path, err := filepath.Abs(filepath.Join(dir, SQLiteFile))
 	if err != nil {
 		return err
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	u := (&url.URL{Scheme: "file", Path: path}).String()
+	if db.readOnly {
+		if _, err := os.Stat(path); err != nil {
+			return errs.E(errs.NotFound, "no Steward database at %s: %v", path, errors.Unwrap(err))
+		}
+		r, err := sql.Open("sqlite", u+"?mode=ro&_pragma=query_only(1)&"+pragmas)
+		if err != nil {
+			return err
+		}
+		db.d, db.w, db.r = sqliteDialect, r, r
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
 	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-131072)&"+pragmas)
 	if err != nil {
 		return err
@@ -135,6 +162,16 @@ func (db *DB) openSQLite(dir string) error {
 }
 
 func (db *DB) openPostgres(u string) error {
+	if db.readOnly {
+		pu, err := url.Parse(u)
+		if err != nil {
+			return errs.E(errs.Invalid, "--db: %v", err)
+		}
+		q := pu.Query()
+		q.Set("default_transaction_read_only", "on")
+		pu.RawQuery = q.Encode()
+		u = pu.String()
+	}
 	p, err := sql.Open("pgx", u)
 	if err != nil {
 		return errs.E(errs.Invalid, "--db: %v", err)
@@ -142,6 +179,29 @@ func (db *DB) openPostgres(u string) error {
 	p.SetMaxOpenConns(48) // 16 committers and room for reads
 	p.SetMaxIdleConns(48)
 	db.d, db.w, db.r = postgresDialect, p, p
+	return nil
+}
+
+// checkSchema returns an error naming the database cfg names unless it has Steward's
+// schema at this version's migrations or newer.
+func (db *DB) checkSchema(ctx context.Context, cfg Config) error {
+	where := filepath.Join(cfg.DataDir, SQLiteFile)
+	if cfg.URL != "" {
+		if u, err := url.Parse(cfg.URL); err == nil {
+			where = u.Redacted()
+		}
+	}
+	ms, err := loadMigrations()
+	if err != nil {
+		return err
+	}
+	var v sql.NullInt64
+	if err := db.r.QueryRowContext(ctx, "SELECT max(version) FROM schema_migrations").Scan(&v); err != nil || !v.Valid {
+		return errs.E(errs.NotFound, "no Steward database at %s: it has no schema (steward migrate creates it)", where)
+	}
+	if want := ms[len(ms)-1].version; v.Int64 < int64(want) {
+		return errs.E(errs.Conflict, "the database at %s is at schema version %d, this steward reads version %d: run steward migrate", where, v.Int64, want)
+	}
 	return nil
 }
 
@@ -202,6 +262,9 @@ func (db *DB) closeConns() error {
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errs.E(errs.Unavailable, "the database is closed")
 
+// ErrReadOnly is returned by Write on a database opened with Config.ReadOnly.
+var ErrReadOnly = errs.E(errs.Forbidden, "the database is open read-only")
+
 type (
 	txKey struct{}
 	opKey struct{}
@@ -220,6 +283,9 @@ type op struct {
 func (db *DB) Write(ctx context.Context, fn func(context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*sql.Tx); ok {
 		return fn(ctx)
+	}
+	if db.readOnly {
+		return ErrReadOnly
 	}
 	o := &op{ctx: ctx, fn: fn, done: make(chan error, 1)}
 	select {

@@ -65,6 +65,9 @@ func (db *DB) migrate(ctx context.Context) error {
 // Migrate applies pending migrations and reports what it did.
 func (db *DB) Migrate(ctx context.Context) (MigrationStatus, error) {
 	var st MigrationStatus
+	if db.readOnly {
+		return st, ErrReadOnly
+	}
 	ms, err := loadMigrations()
 	if err != nil {
 		return st, err
