@@ -22,10 +22,15 @@ import (
 )
 
 // Dispatcher delivers outbox events to webhooks as CloudEvents 1.0 (structured JSON
-// mode), signed, at least once and in outbox order, so in order per account. Each
-// webhook has its own worker, so a dead receiver holds back only its own events, and
-// never an API request: the outbox is written in the change's transaction and read
-// here, apart from it. With several processes, a lease gives each webhook one worker.
+// mode), signed, at least once and in order per account. Each webhook has its own
+// worker, so a dead receiver holds back only its own events, and never an API request:
+// the outbox is written in the change's transaction and read here, apart from it. With
+// several processes, a lease gives each webhook one worker.
+//
+// A worker reads the outbox in order. An event that fails is held, with every later
+// event of its account behind it, and retried with backoff; other accounts' events go on
+// being delivered. Held events and the cursor are in the store, so a restart, or another
+// process taking the lease, carries on where the last left off.
 type Dispatcher struct {
 	store  WebhookStore
 	tx     txn.Runner
@@ -46,6 +51,14 @@ type Dispatcher struct {
 
 // Lease is how long a worker holds its webhook without renewing.
 const Lease = 30 * time.Second
+
+// downAfter is how many new events, of as many accounts, must fail in a row for a worker
+// to take the receiver for down and back off as a whole, rather than send it every
+// account's next event.
+const downAfter = 3
+
+// pageSize is how many events a worker reads at a time.
+const pageSize = 100
 
 // NewDispatcher returns a dispatcher over store with the defaults: retries from one
 // second, doubling up to ten minutes, for a day.
@@ -89,60 +102,63 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 	}
 }
 
-// work delivers the events of one webhook while this process holds its lease.
+// worker is the state of one webhook's delivery while this process holds its lease.
+type worker struct {
+	*Dispatcher
+	hook   *Webhook
+	cursor int64 // see WebhookStore.Lease
+	failed int   // new events that failed in a row
+	down   int   // rounds in a row that ended with the receiver taken for down
+}
+
+// work delivers the events of one webhook while this process holds its lease, and hands
+// the lease over when ctx ends.
 func (d *Dispatcher) work(ctx context.Context, name string) {
-	attempt := 0 // failed attempts at the current event
+	w := &worker{Dispatcher: d}
 	var leased time.Time
-	var cursor int64
+	mine := false // whether this process holds the lease
+	defer func() {
+		if mine { // hand the webhook over: another process may carry on at once
+			w.write(ctx, func(ctx context.Context) error {
+				now := d.now()
+				_, _, err := w.store.Lease(ctx, name, d.owner, now, now)
+				return err
+			})
+		}
+	}()
 	for ctx.Err() == nil {
-		wait := d.Poll
 		if d.now().Sub(leased) > Lease/3 {
 			c, held, err := d.lease(ctx, name)
-			if err != nil || !held {
+			if mine = err == nil && held; !mine {
 				sleep(ctx, d.Poll)
 				continue
 			}
-			cursor, leased = c, d.now()
+			w.cursor, leased = c, d.now()
 		}
-		w, err := d.store.GetWebhook(ctx, name)
+		hook, err := d.store.GetWebhook(ctx, name)
 		if err != nil {
 			sleep(ctx, d.Poll)
 			continue
 		}
-		events, err := d.store.Pending(ctx, cursor, 100)
-		if err != nil {
+		w.hook = hook
+		retried, err := w.retry(ctx)
+		var scanned bool
+		if err == nil {
+			scanned, err = w.scan(ctx)
+		}
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				d.log.Warn("webhooks: recording deliveries failed", "webhook", name, "err", err)
+			}
+			leased = time.Time{} // read the cursor again: the store has the truth
 			sleep(ctx, d.Poll)
-			continue
+		case w.failed >= downAfter:
+			w.failed, w.down = 0, w.down+1
+			sleep(ctx, d.backoff(w.down))
+		case !retried && !scanned:
+			sleep(ctx, d.Poll)
 		}
-		for _, e := range events {
-			if !slices.Contains(w.Events, e.Type) {
-				cursor = e.Seq
-				continue
-			}
-			d2 := d.deliver(ctx, w, e, attempt+1)
-			next := int64(0)
-			switch d2.Outcome {
-			case Delivered, Abandoned:
-				next, attempt = e.Seq, 0
-			default:
-				attempt++
-			}
-			if err := d.tx.Write(ctx, func(ctx context.Context) error { return d.store.Record(ctx, d.owner, d2, next) }); err != nil {
-				d.log.Warn("webhooks: recording a delivery failed", "webhook", name, "err", err)
-			}
-			if next == 0 {
-				wait = min(d.Backoff<<min(attempt-1, 30), d.MaxBackoff)
-				break
-			}
-			cursor = next
-		}
-		if len(events) > 0 && attempt == 0 {
-			d.advance(ctx, name, cursor) // past events this webhook does not take
-			if len(events) == 100 {
-				continue
-			}
-		}
-		sleep(ctx, wait)
 	}
 }
 
@@ -155,11 +171,127 @@ func (d *Dispatcher) lease(ctx context.Context, name string) (cursor int64, held
 	return cursor, held, err
 }
 
-func (d *Dispatcher) advance(ctx context.Context, name string, cursor int64) {
-	err := d.tx.Write(ctx, func(ctx context.Context) error { return d.store.Advance(ctx, name, d.owner, cursor) })
-	if err != nil && ctx.Err() == nil {
-		d.log.Warn("webhooks: advancing failed", "webhook", name, "err", err)
+// backoff is the wait after the attempt-th failure in a row.
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	return min(d.Backoff<<min(attempt-1, 30), d.MaxBackoff)
+}
+
+// retry tries again the held events that are due, and says whether any left the held
+// ones (so that the next of its account may be due now).
+func (w *worker) retry(ctx context.Context) (settled bool, err error) {
+	due, err := w.store.Due(ctx, w.hook.Name, w.now(), pageSize)
+	if err != nil {
+		return false, err
 	}
+	for _, h := range due {
+		if !slices.Contains(w.hook.Events, h.Event.Type) { // unsubscribed since it was held
+			if err := w.write(ctx, func(ctx context.Context) error { return w.store.Release(ctx, w.hook.Name, w.owner, h.Event, w.now()) }); err != nil {
+				return settled, err
+			}
+			settled = true
+			continue
+		}
+		rec := w.deliver(ctx, w.hook, h.Event, h.Attempt+1)
+		if ctx.Err() != nil && rec.Outcome != Delivered {
+			return settled, nil // cut short by shutdown: not an attempt to count
+		}
+		err = w.write(ctx, func(ctx context.Context) error {
+			if err := w.store.Record(ctx, w.owner, rec, 0); err != nil {
+				return err
+			}
+			if rec.Outcome == Retrying {
+				return w.store.Hold(ctx, w.hook.Name, w.owner, &Held{Event: h.Event, Attempt: rec.Attempt, Next: w.now().Add(w.backoff(rec.Attempt))})
+			}
+			return w.store.Release(ctx, w.hook.Name, w.owner, h.Event, w.now())
+		})
+		if err != nil {
+			return settled, err
+		}
+		if rec.Outcome == Delivered {
+			w.failed, w.down = 0, 0 // the receiver is up
+		}
+		settled = settled || rec.Outcome != Retrying
+	}
+	return settled, nil
+}
+
+// scan delivers the events after the cursor, holding those of accounts with an event
+// held already and those that fail, and says whether it read a full page (so that
+// more may be waiting). It stops early when the receiver looks down.
+func (w *worker) scan(ctx context.Context) (full bool, err error) {
+	events, err := w.store.Pending(ctx, w.cursor, pageSize)
+	if err != nil {
+		return false, err
+	}
+	var accounts []string
+	for _, e := range events {
+		accounts = append(accounts, e.Account)
+	}
+	holding, err := w.store.Holding(ctx, w.hook.Name, accounts)
+	if err != nil {
+		return false, err
+	}
+	var behind []*Held // events to hold behind their account's, written with the next record
+	cursor := w.cursor
+	for _, e := range events {
+		if w.failed >= downAfter {
+			break
+		}
+		if !slices.Contains(w.hook.Events, e.Type) {
+			cursor = e.Seq
+			continue
+		}
+		if holding[e.Account] {
+			behind, cursor = append(behind, &Held{Event: e}), e.Seq
+			continue
+		}
+		rec := w.deliver(ctx, w.hook, e, 1)
+		if ctx.Err() != nil && rec.Outcome != Delivered {
+			break // cut short by shutdown: not an attempt to count
+		}
+		err = w.write(ctx, func(ctx context.Context) error {
+			held := behind
+			if rec.Outcome == Retrying {
+				held = append(held, &Held{Event: e, Attempt: 1, Next: w.now().Add(w.backoff(1))})
+			}
+			if err := w.store.Hold(ctx, w.hook.Name, w.owner, held...); err != nil {
+				return err
+			}
+			return w.store.Record(ctx, w.owner, rec, e.Seq)
+		})
+		if err != nil {
+			return false, err
+		}
+		behind, cursor, w.cursor = nil, e.Seq, e.Seq
+		switch rec.Outcome {
+		case Delivered:
+			w.failed, w.down = 0, 0
+		case Retrying:
+			w.failed++
+			holding[e.Account] = true
+		}
+	}
+	if cursor > w.cursor {
+		err = w.write(ctx, func(ctx context.Context) error {
+			if err := w.store.Hold(ctx, w.hook.Name, w.owner, behind...); err != nil {
+				return err
+			}
+			return w.store.Advance(ctx, w.hook.Name, w.owner, cursor)
+		})
+		if err != nil {
+			return false, err
+		}
+		w.cursor = cursor
+	}
+	return len(events) == pageSize && w.failed < downAfter, nil
+}
+
+// write runs f in a write transaction that a shutdown does not cut short: an attempt the
+// receiver has answered is recorded, so that it is not made again after a restart.
+func (w *worker) write(ctx context.Context, f func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return w.tx.Write(ctx, f)
 }
 
 // cloudEvent is the structured-mode JSON of a CloudEvents 1.0 event.

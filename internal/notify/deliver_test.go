@@ -121,17 +121,7 @@ func TestWebhooksDeliverAfterFailures(t *testing.T) {
 		if len(rc.bad) > 0 {
 			t.Fatalf("badly formed or signed deliveries: %v", rc.bad)
 		}
-		for i, e := range want {
-			if rc.accepted[i] != e.ID {
-				t.Fatalf("accepted out of order at %d: %v", i, rc.accepted)
-			}
-		}
-		// The failed attempts were all at the first event, with its id each time.
-		for _, id := range rc.seen[:5] {
-			if id != want[0].ID {
-				t.Fatalf("retries carried ids %v, want %s each time", rc.seen[:5], want[0].ID)
-			}
-		}
+		inOrderPerAccount(t, want, rc.accepted)
 		// The dispatcher records an attempt after the receiver has answered it: wait for
 		// the last record.
 		var hist []*notify.Delivery
@@ -147,6 +137,21 @@ func TestWebhooksDeliverAfterFailures(t *testing.T) {
 		}
 		if last := hist[len(hist)-1]; last.Outcome != notify.Retrying || last.Status != 503 || last.Attempt != 1 {
 			t.Fatalf("first attempt recorded as %+v", last)
+		}
+		// Every attempt at an event carried its id, and is numbered in turn.
+		attempts := map[string]int{}
+		for i := len(hist) - 1; i >= 0; i-- {
+			if attempts[hist[i].Event]++; hist[i].Attempt != attempts[hist[i].Event] {
+				t.Fatalf("attempt %d at %s recorded as attempt %d", attempts[hist[i].Event], hist[i].Event, hist[i].Attempt)
+			}
+		}
+		for _, id := range rc.seen {
+			attempts[id]--
+		}
+		for id, n := range attempts {
+			if n != 0 {
+				t.Fatalf("the receiver saw %d requests carrying %s more than the history holds attempts at it", -n, id)
+			}
 		}
 	})
 }
@@ -263,6 +268,30 @@ func TestWebhookRedirectIsAFailedAttempt(t *testing.T) {
 	})
 }
 
+// inOrderPerAccount fails t unless accepted holds the IDs of want, each once, and those
+// of each account in want's order.
+func inOrderPerAccount(t *testing.T, want []*notify.Event, accepted []string) {
+	t.Helper()
+	of := map[string]string{} // event ID → account
+	for _, e := range want {
+		of[e.ID] = e.Account
+	}
+	if len(accepted) != len(want) {
+		t.Fatalf("accepted %d events, want %d: %v", len(accepted), len(want), accepted)
+	}
+	next := map[string][]string{} // account → its event IDs still to come, in order
+	for _, e := range want {
+		next[e.Account] = append(next[e.Account], e.ID)
+	}
+	for i, id := range accepted {
+		acct := of[id]
+		if q := next[acct]; len(q) == 0 || q[0] != id {
+			t.Fatalf("accepted %s (of %q) at %d, want %v next of that account: %v", id, acct, i, q, accepted)
+		}
+		next[acct] = next[acct][1:]
+	}
+}
+
 const testSecret = "0123456789abcdef-secret"
 
 func putHook(t *testing.T, a *app.App, url string) {
@@ -286,10 +315,14 @@ func enqueue(t *testing.T, db *sqlstore.DB, events ...*notify.Event) {
 	}
 }
 
-// run starts d with short waits and returns a func that stops it and waits for it.
-func run(t *testing.T, d *notify.Dispatcher) (stop func()) {
+// run starts d with short waits, unless backoff says otherwise, and returns a func
+// that stops it and waits for it.
+func run(t *testing.T, d *notify.Dispatcher, backoff ...time.Duration) (stop func()) {
 	t.Helper()
 	d.Poll, d.Backoff, d.MaxBackoff = 20*time.Millisecond, 5*time.Millisecond, 40*time.Millisecond
+	if len(backoff) > 0 {
+		d.Backoff, d.MaxBackoff = backoff[0], backoff[0]
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); d.Run(ctx) }()
@@ -326,4 +359,182 @@ func waitHistory(t *testing.T, a *app.App, n int) []*notify.Delivery {
 			return hist
 		}
 	}
+}
+
+// flaky is a webhook receiver that fails an event while fail says so, given how many
+// times it has had it before.
+type flaky struct {
+	mu       sync.Mutex
+	fail     func(id string, had int) bool
+	had      map[string]int
+	accepted []string // in order, repeats included
+}
+
+func newFlaky(fail func(id string, had int) bool) *flaky {
+	return &flaky{fail: fail, had: map[string]int{}}
+}
+
+func (f *flaky) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var ev struct{ ID string }
+	json.NewDecoder(r.Body).Decode(&ev)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.had[ev.ID]++
+	if f.fail(ev.ID, f.had[ev.ID]-1) {
+		http.Error(w, "not now", http.StatusServiceUnavailable)
+		return
+	}
+	f.accepted = append(f.accepted, ev.ID)
+}
+
+// holds reports whether the receiver has accepted every one of ids and been sent id
+// at least n times.
+func (f *flaky) holds(ids []string, id string, n int) func() bool {
+	return func() bool {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, a := range ids {
+			if !slices.Contains(f.accepted, a) {
+				return false
+			}
+		}
+		return f.had[id] >= n
+	}
+}
+
+func (f *flaky) acceptedIDs() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.accepted)
+}
+
+// events returns an event for each "account-n" id, in order.
+func events(ids ...string) []*notify.Event {
+	var out []*notify.Event
+	for _, id := range ids {
+		acct, _, _ := strings.Cut(id, "-")
+		out = append(out, event(id, acct))
+	}
+	return out
+}
+
+// One account's failing event holds back that account's later events only: the other
+// accounts' events are delivered while it is retried, and each account's arrive in order.
+func TestWebhookFailingEventHoldsBackOnlyItsAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		const n = 3 // failures of a1's first event
+		rc := newFlaky(func(id string, had int) bool { return id == "a1-1" && had < n })
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		a := storetest.NewApp(t, db, app.Config{})
+		putHook(t, a, srv.URL)
+		want := events("a1-1", "a2-1", "a3-1", "a1-2", "a2-2", "a3-2", "a1-3", "a2-3", "a3-3")
+		enqueue(t, db, want...)
+		defer run(t, a.Dispatcher)()
+
+		waitFor(t, "every event accepted", rc.holds([]string{"a1-1", "a1-2", "a1-3", "a2-1", "a2-2", "a2-3", "a3-1", "a3-2", "a3-3"}, "a1-1", n+1))
+		got := rc.acceptedIDs()
+		inOrderPerAccount(t, want, got)
+		if i := slices.Index(got, "a1-1"); i != 6 {
+			t.Fatalf("a1's failing event was accepted at %d of %v, want after every event of a2 and a3", i, got)
+		}
+		hist := waitHistory(t, a, len(want)+n)
+		for _, d := range hist {
+			if d.Outcome == notify.Retrying && (d.Event != "a1-1" || d.Status != http.StatusServiceUnavailable) {
+				t.Fatalf("failed attempt recorded as %+v, want only a1-1's, 503", d)
+			}
+			if d.Event == "a1-1" && d.Outcome == notify.Delivered && d.Attempt != n+1 {
+				t.Fatalf("a1-1 delivered at attempt %d, want %d", d.Attempt, n+1)
+			}
+		}
+	})
+}
+
+// Held events are in the store: a new dispatcher (a restart, or another process taking
+// the lease) delivers what was held and what came since, and sends again nothing that
+// was delivered.
+func TestWebhookHeldEventsSurviveARestart(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		var mu sync.Mutex
+		down := true // a1-1 fails until the restart
+		rc := newFlaky(func(id string, _ int) bool { mu.Lock(); defer mu.Unlock(); return id == "a1-1" && down })
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		a := storetest.NewApp(t, db, app.Config{})
+		putHook(t, a, srv.URL)
+		before, since := events("a1-1", "a2-1", "a1-2", "a3-1", "a2-2"), events("a1-3", "a2-3", "a3-2")
+		enqueue(t, db, before...)
+
+		stop := run(t, a.Dispatcher)
+		waitFor(t, "a2's and a3's events accepted, a1-1 retried", rc.holds([]string{"a2-1", "a3-1", "a2-2"}, "a1-1", 2))
+		waitFor(t, "their deliveries recorded", func() bool {
+			hist, err := a.Webhooks.Deliveries(context.Background(), "platform", "", 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(slices.DeleteFunc(hist, func(d *notify.Delivery) bool { return d.Outcome != notify.Delivered })) == 3
+		})
+		// The next process waits for the lease, which the first hands over as it stops.
+		next := run(t, notify.NewDispatcher(db.Webhooks(), a.Stores.Tx, nil))
+		defer next()
+		stop()
+		enqueue(t, db, since...)
+		mu.Lock()
+		down = false
+		mu.Unlock()
+
+		waitFor(t, "every event accepted", rc.holds([]string{"a1-1", "a1-2", "a1-3", "a2-1", "a2-2", "a2-3", "a3-1", "a3-2"}, "a1-1", 1))
+		inOrderPerAccount(t, append(before, since...), rc.acceptedIDs())
+	})
+}
+
+// An event older than GiveUp that fails is given up, with a recorded outcome, and its
+// account's next event follows; a held event is given up the same way.
+func TestWebhookGivesUpPerAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		rc := newFlaky(func(id string, had int) bool { return id == "a1-1" && had < 2 || id == "a1-2" || id == "a2-1" })
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		a := storetest.NewApp(t, db, app.Config{})
+		putHook(t, a, srv.URL)
+		old := time.Now().Add(-2 * time.Hour)
+		es := events("a1-1", "a2-1", "a1-2", "a2-2", "a1-3")
+		es[1].Time, es[2].Time = old, old // a2-1 fails when read, a1-2 once a1-1 is through
+		enqueue(t, db, es...)
+		a.Dispatcher.GiveUp = time.Hour
+		defer run(t, a.Dispatcher)()
+
+		waitFor(t, "the events not given up accepted", rc.holds([]string{"a1-1", "a2-2", "a1-3"}, "a1-1", 3))
+		if got := rc.acceptedIDs(); !slices.Equal(got, []string{"a2-2", "a1-1", "a1-3"}) {
+			t.Fatalf("accepted %v, want [a2-2 a1-1 a1-3]", got)
+		}
+		hist := waitHistory(t, a, 7) // a1-1 ×3, a2-1, a1-2, a2-2, a1-3
+		for _, d := range hist {
+			if given := d.Event == "a2-1" || d.Event == "a1-2"; given != (d.Outcome == notify.Abandoned) || given && d.Attempt != 1 {
+				t.Fatalf("attempt recorded as %+v", d)
+			}
+		}
+	})
+}
+
+// A receiver that fails the first events of as many accounts is taken for down: the
+// webhook backs off as a whole instead of sending it every other account's event.
+func TestWebhookBacksOffFromADownReceiver(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		rc := newFlaky(func(string, int) bool { return true })
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		a := storetest.NewApp(t, db, app.Config{})
+		putHook(t, a, srv.URL)
+		enqueue(t, db, events("a1-1", "a2-1", "a3-1", "a4-1", "a5-1", "a6-1")...)
+		stop := run(t, a.Dispatcher, time.Hour)
+		waitHistory(t, a, 3)
+		stop()
+		waitHistory(t, a, 3)
+		rc.mu.Lock()
+		defer rc.mu.Unlock()
+		if len(rc.had) != 3 {
+			t.Fatalf("a down receiver was sent %d events, want 3: %v", len(rc.had), rc.had)
+		}
+	})
 }

@@ -66,6 +66,15 @@ type Delivery struct {
 	Duration  time.Duration `json:"duration_ns"`
 }
 
+// Held is an event a webhook holds back: one whose delivery failed, or one behind a
+// failed event of the same account. Holding them keeps delivery in order per account
+// while other accounts' events flow.
+type Held struct {
+	Event   *Event
+	Attempt int       // failed attempts so far
+	Next    time.Time // when to try again; zero while an earlier event of its account is held
+}
+
 // Outbox takes events inside the transaction of the change they tell of.
 type Outbox interface {
 	// Enqueue appends events to the outbox, in order.
@@ -89,7 +98,8 @@ type WebhookStore interface {
 	Webhooks(ctx context.Context) ([]*Webhook, error)
 	// Lease makes owner the one process delivering the webhook until until, unless
 	// another owner holds it past now, and returns the webhook's cursor (the outbox seq
-	// handled up to). held is false when another owner holds it.
+	// up to which every event is delivered, given up, held or not subscribed to). held
+	// is false when another owner holds it. A lease until now hands the webhook over.
 	Lease(ctx context.Context, name, owner string, now, until time.Time) (cursor int64, held bool, err error)
 	// Pending returns up to limit outbox events after seq, in order.
 	Pending(ctx context.Context, after int64, limit int) ([]*Event, error)
@@ -98,6 +108,17 @@ type WebhookStore interface {
 	Record(ctx context.Context, owner string, d *Delivery, cursor int64) error
 	// Advance moves the webhook's cursor forward to cursor, if owner holds its lease.
 	Advance(ctx context.Context, name, owner string, cursor int64) error
+	// Hold holds events back, or updates the retry state of ones held already, if owner
+	// holds the webhook's lease.
+	Hold(ctx context.Context, name, owner string, held ...*Held) error
+	// Release stops holding e, delivered or given up, and makes the next held event of
+	// its account due at now, if owner holds the webhook's lease.
+	Release(ctx context.Context, name, owner string, e *Event, now time.Time) error
+	// Due returns up to limit held events due by now, earliest first: the first held
+	// event of an account, once its time to try again has come.
+	Due(ctx context.Context, name string, now time.Time, limit int) ([]*Held, error)
+	// Holding returns which of accounts the webhook holds events of.
+	Holding(ctx context.Context, name string, accounts []string) (map[string]bool, error)
 	// Deliveries returns up to limit delivery attempts of the webhook, newest first,
 	// after the one with ID after (from the newest when empty).
 	Deliveries(ctx context.Context, name, after string, limit int) ([]*Delivery, error)

@@ -150,23 +150,21 @@ func (s *Webhooks) Lease(ctx context.Context, name, owner string, now, until tim
 
 func (s *Webhooks) Pending(ctx context.Context, after int64, limit int) (_ []*notify.Event, err error) {
 	defer wrapErr(&err, "sqlstore.Webhooks.Pending", after)
-	rows, err := s.db.query(ctx, "SELECT seq, id, type, account, time, data FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
-	if err != nil {
+	return collect(ctx, s.db, func(scan func(...any) error) (*notify.Event, error) { return scanEvent(scan) },
+		"SELECT "+eventCols+" FROM outbox o WHERE seq > ? ORDER BY seq LIMIT ?", after, limit)
+}
+
+const eventCols = "o.seq, o.id, o.type, o.account, o.time, o.data"
+
+func scanEvent(scan func(...any) error, more ...any) (*notify.Event, error) {
+	var e notify.Event
+	var t int64
+	var data string
+	if err := scan(append([]any{&e.Seq, &e.ID, &e.Type, &e.Account, &t, &data}, more...)...); err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []*notify.Event
-	for rows.Next() {
-		var e notify.Event
-		var t int64
-		var data string
-		if err := rows.Scan(&e.Seq, &e.ID, &e.Type, &e.Account, &t, &data); err != nil {
-			return nil, err
-		}
-		e.Time, e.Data = fromNanos(t), []byte(data)
-		out = append(out, &e)
-	}
-	return out, rows.Err()
+	e.Time, e.Data = fromNanos(t), []byte(data)
+	return &e, nil
 }
 
 func (s *Webhooks) Record(ctx context.Context, owner string, d *notify.Delivery, cursor int64) (err error) {
@@ -184,6 +182,95 @@ func (s *Webhooks) Advance(ctx context.Context, name, owner string, cursor int64
 	defer wrapErr(&err, "sqlstore.Webhooks.Advance", name)
 	_, err = s.db.exec(ctx, "UPDATE webhooks SET cursor = ? WHERE name = ? AND lease_owner = ? AND cursor < ?", cursor, name, owner, cursor)
 	return err
+}
+
+// leased reports whether owner holds the webhook's lease, and locks the webhook's row
+// until commit, so the lease cannot pass to another process before this transaction's
+// writes are in.
+func (s *Webhooks) leased(ctx context.Context, name, owner string) (bool, error) {
+	res, err := s.db.exec(ctx, "UPDATE webhooks SET lease_owner = lease_owner WHERE name = ? AND lease_owner = ?", name, owner)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// holdChunk is how many held events one statement of Hold writes.
+const holdChunk = 200
+
+func (s *Webhooks) Hold(ctx context.Context, name, owner string, held ...*notify.Held) (err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Hold", name)
+	if len(held) == 0 {
+		return nil
+	}
+	if ok, err := s.leased(ctx, name, owner); !ok || err != nil {
+		return err
+	}
+	for len(held) > 0 {
+		chunk := held[:min(len(held), holdChunk)]
+		held = held[len(chunk):]
+		args := make([]any, 0, 5*len(chunk))
+		for _, h := range chunk {
+			var next any // NULL: behind an earlier held event of its account
+			if !h.Next.IsZero() {
+				next = nanos(h.Next)
+			}
+			args = append(args, name, h.Event.Seq, h.Event.Account, h.Attempt, next)
+		}
+		if _, err := s.db.exec(ctx, "INSERT INTO webhook_held (webhook, seq, account, attempt, next_at) VALUES "+placeholders(len(chunk), 5)+
+			" ON CONFLICT (webhook, seq) DO UPDATE SET attempt = excluded.attempt, next_at = excluded.next_at", args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Webhooks) Release(ctx context.Context, name, owner string, e *notify.Event, now time.Time) (err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Release", name)
+	if ok, err := s.leased(ctx, name, owner); !ok || err != nil {
+		return err
+	}
+	if _, err := s.db.exec(ctx, "DELETE FROM webhook_held WHERE webhook = ? AND seq = ?", name, e.Seq); err != nil {
+		return err
+	}
+	_, err = s.db.exec(ctx, `UPDATE webhook_held SET next_at = ? WHERE webhook = ? AND next_at IS NULL
+		AND seq = (SELECT MIN(seq) FROM webhook_held WHERE webhook = ? AND account = ?)`, nanos(now), name, name, e.Account)
+	return err
+}
+
+func (s *Webhooks) Due(ctx context.Context, name string, now time.Time, limit int) (_ []*notify.Held, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Due", name)
+	return collect(ctx, s.db, func(scan func(...any) error) (*notify.Held, error) {
+		var h notify.Held
+		var next int64
+		e, err := scanEvent(scan, &h.Attempt, &next)
+		h.Event, h.Next = e, fromNanos(next)
+		return &h, err
+	}, "SELECT "+eventCols+`, h.attempt, h.next_at FROM webhook_held h JOIN outbox o ON o.seq = h.seq
+		WHERE h.webhook = ? AND h.next_at <= ? ORDER BY h.next_at, h.seq LIMIT ?`, name, nanos(now), limit)
+}
+
+func (s *Webhooks) Holding(ctx context.Context, name string, accounts []string) (_ map[string]bool, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.Holding", name)
+	out := map[string]bool{}
+	for len(accounts) > 0 {
+		chunk := accounts[:min(len(accounts), inChunk)]
+		accounts = accounts[len(chunk):]
+		args := []any{name}
+		for _, a := range chunk {
+			args = append(args, a)
+		}
+		held, err := collect(ctx, s.db, func(scan func(...any) error) (a string, err error) { return a, scan(&a) },
+			"SELECT DISTINCT account FROM webhook_held WHERE webhook = ? AND account IN ("+params(len(chunk))+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range held {
+			out[a] = true
+		}
+	}
+	return out, nil
 }
 
 func (s *Webhooks) Deliveries(ctx context.Context, name, after string, limit int) (_ []*notify.Delivery, err error) {
