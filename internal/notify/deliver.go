@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -333,7 +334,7 @@ func (d *Dispatcher) deliver(ctx context.Context, w *Webhook, e *Event, attempt 
 			rec.Status = resp.StatusCode
 			switch {
 			case resp.StatusCode/100 == 3:
-				err = fmt.Errorf("the receiver answered %s to Location %q; redirects are not followed", resp.Status, resp.Header.Get("Location"))
+				err = fmt.Errorf("the receiver answered %s to Location %q; redirects are not followed", resp.Status, clip(resp.Header.Get("Location"), 512))
 			case resp.StatusCode/100 != 2:
 				err = fmt.Errorf("the receiver answered %s", resp.Status)
 			}
@@ -349,6 +350,14 @@ func (d *Dispatcher) deliver(ctx context.Context, w *Webhook, e *Event, attempt 
 		rec.Outcome, rec.Error = Retrying, err.Error()
 	}
 	return rec
+}
+
+// clip shortens s, from the receiver, to at most n bytes for the delivery history.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.ToValidUTF8(s[:n], "") + "…"
 }
 
 // noRedirects makes a 3xx the answer to a delivery: following it would turn the POST
