@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"time"
 
-	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/interpreter"
 
@@ -61,6 +60,9 @@ type Progress struct {
 	CanaryDone  bool      `json:"canary_done"`
 	PhaseStart  time.Time `json:"phase_start,omitzero"` // when the current run of batches started
 	PhaseFrom   int       `json:"phase_from"`           // Scanned, Done or Reverted then, for the rate
+	// EvalErrors are the accounts scanned on which an expression failed, left
+	// unsanctioned (only with ExecuteRequest.AllowEvalErrors; otherwise the first pauses).
+	EvalErrors int `json:"eval_errors"`
 }
 
 // Action is one bulk action.
@@ -76,12 +78,18 @@ type Action struct {
 	CanaryPercent float64             `json:"canary_percent"`
 	Progress      Progress            `json:"progress"`
 	Resumes       State               `json:"resumes,omitempty"` // paused: the state resume returns to
-	RevertReason  string              `json:"revert_reason,omitempty"`
-	RevertBy      principal.Principal `json:"revert_by,omitzero"`
-	Author        principal.Principal `json:"author"`
-	Version       int64               `json:"version"` // bumped on every write; guards concurrent runners
-	CreatedAt     time.Time           `json:"created_at"`
-	UpdatedAt     time.Time           `json:"updated_at"`
+	// Error says why the runner paused the action itself (an expression failed, or the
+	// stored action no longer compiles); resume and revert clear it.
+	Error string `json:"error,omitempty"`
+	// LastDryRun is the last dry run of the draft, in short.
+	LastDryRun      *DryRunSummary      `json:"last_dry_run,omitempty"`
+	AllowEvalErrors bool                `json:"allow_eval_errors,omitempty"` // as executed (see ExecuteRequest)
+	RevertReason    string              `json:"revert_reason,omitempty"`
+	RevertBy        principal.Principal `json:"revert_by,omitzero"`
+	Author          principal.Principal `json:"author"`
+	Version         int64               `json:"version"` // bumped on every write; guards concurrent runners
+	CreatedAt       time.Time           `json:"created_at"`
+	UpdatedAt       time.Time           `json:"updated_at"`
 }
 
 // Target is one account an execution sanctions, in the order it does so. The sanction's
@@ -117,46 +125,55 @@ const MaxScreens = 32
 
 // compiled is an action's expressions, compiled once.
 type compiled struct {
-	criteria cel.Program
-	screens  []cel.Program
+	criteria program
+	screens  []program
 	names    []string
 	columns  accounts.Columns // the optional account columns the expressions read
 }
 
 // compileAction validates a's expressions and returns them compiled, or an Invalid error
-// naming every expression at fault ("criteria", "screens[name]") and the position.
-func compileAction(env *cel.Env, a *Action) (*compiled, error) {
+// naming every expression at fault ("criteria", "screens[name]") and the position. The
+// count of screens, their names and the expressions' lengths are checked first: a
+// request with too much to compile is refused before anything is compiled.
+func compileAction(l *language, a *Action) (*compiled, error) {
 	var fs errs.Fields
-	c := &compiled{}
-	add := func(err error) { fs = append(fs, errs.FieldsOf(err)...) }
-	var err error
-	var cols accounts.Columns
-	if c.criteria, cols, err = compile(env, "criteria", a.Criteria); err != nil {
-		add(err)
+	if err := checkExpr("criteria", a.Criteria); err != nil {
+		fs = append(fs, errs.FieldsOf(err)...)
 	}
-	c.columns |= cols
 	if len(a.Screens) > MaxScreens {
-		fs.Add("screens", "at most %d screens", MaxScreens)
+		fs.Add("screens", "at most %d screens, not %d", MaxScreens, len(a.Screens))
+		return nil, fs.Err()
 	}
 	seen := map[string]bool{}
 	for _, s := range a.Screens {
 		field := "screens[" + s.Name + "]"
-		if !namePattern.MatchString(s.Name) {
+		switch {
+		case !namePattern.MatchString(s.Name):
 			fs.Add(field, "name must be 1 to 64 letters, digits, space or _ . : -")
-			continue
-		}
-		if seen[s.Name] {
+		case seen[s.Name]:
 			fs.Add(field, "duplicate screen name")
-			continue
+		default:
+			if err := checkExpr(field, s.Expr); err != nil {
+				fs = append(fs, errs.FieldsOf(err)...)
+			}
 		}
 		seen[s.Name] = true
-		prg, cols, err := compile(env, field, s.Expr)
+	}
+	if err := fs.Err(); err != nil {
+		return nil, err
+	}
+	c := &compiled{}
+	add := func(field, expr string) program {
+		prg, cols, err := l.compile(field, expr)
 		if err != nil {
-			add(err)
-			continue
+			fs = append(fs, errs.FieldsOf(err)...)
 		}
 		c.columns |= cols
-		c.screens = append(c.screens, prg)
+		return prg
+	}
+	c.criteria = add("criteria", a.Criteria)
+	for _, s := range a.Screens {
+		c.screens = append(c.screens, add("screens["+s.Name+"]", s.Expr))
 		c.names = append(c.names, s.Name)
 	}
 	if err := fs.Err(); err != nil {
@@ -165,12 +182,14 @@ func compileAction(env *cel.Env, a *Action) (*compiled, error) {
 	return c, nil
 }
 
-// verdict is what an action makes of one account.
+// verdict is what an action makes of one account: unmatched, matched (and then spared,
+// sanctioned alike already, or to sanction), or failed.
 type verdict struct {
-	matched  bool
-	spared   string // the screen that spared it; "" when none did
-	already  bool   // matched, not spared, and sanctioned alike already
-	evalErrs int    // expressions that failed at run time
+	matched bool
+	spared  string // the screen that spared it; "" when none did
+	already bool   // matched, not spared, and sanctioned alike already
+	err     error  // an expression failed at run time: neither matched nor spared
+	failed  int    // which: -1 the criteria, i screen i
 }
 
 // judge evaluates an action's expressions over one account after another, reusing what
@@ -208,33 +227,41 @@ func (v *vars) ResolveName(name string) (any, bool) {
 
 func (v *vars) Parent() interpreter.Activation { return nil }
 
-// verdict evaluates the action over account a, with its active sanctions es. A criteria
-// that fails at run time does not match; a screen that fails spares (doubt favours the
-// account).
-func (j *judge) verdict(a *accounts.Account, es []enforce.Entry) verdict {
-	var v verdict
+// verdict evaluates the action over account a, with its active sanctions es, until ctx
+// ends. An expression that fails at run time (a missing attribute, a wrong type, the cost
+// limit) makes the verdict an error: the account is neither matched nor spared, and an
+// execution does not sanction it.
+func (j *judge) verdict(ctx context.Context, a *accounts.Account, es []enforce.Entry) verdict {
+	v := verdict{failed: -1}
 	j.sub.set(a, es)
-	ok, err := eval(j.c.criteria, &j.vars)
-	if err != nil {
-		v.evalErrs++
-	}
-	if !ok {
+	ok, err := j.c.criteria.eval(ctx, &j.vars)
+	if err != nil || !ok {
+		v.err = err
 		return v
 	}
-	v.matched = true
 	for i, prg := range j.c.screens {
-		ok, err := eval(prg, &j.vars)
+		ok, err := prg.eval(ctx, &j.vars)
 		if err != nil {
-			v.evalErrs++
-			ok = true
+			v.err, v.failed = err, i
+			return v
 		}
 		if ok {
-			v.spared = j.c.names[i]
+			v.matched, v.spared = true, j.c.names[i]
 			return v
 		}
 	}
+	v.matched = true
 	v.already = alike(j.sub.Sanctions, j.tmpl)
 	return v
+}
+
+// failure describes v's error on account id.
+func (j *judge) failure(id string, v verdict) *EvalError {
+	expr := "criteria"
+	if v.failed >= 0 {
+		expr = "screens[" + j.c.names[v.failed] + "]"
+	}
+	return &EvalError{Account: id, Expr: expr, Message: v.err.Error()}
 }
 
 // alike reports whether one of the active sanctions is of the template's kind and

@@ -72,7 +72,7 @@ func judge(a *accounts.Account, now time.Time) (matched bool, spared string) {
 
 func sweep() bulk.CreateRequest {
 	return bulk.CreateRequest{
-		Name: "border sweep", Criteria: criteria, Screens: screens,
+		Name: "border sweep", Criteria: criteria, Screens: slices.Clone(screens),
 		Sanction: bulk.Template{Kind: enforce.Suspend, Scope: enforce.Scope{Services: []string{"pay", "chat"}},
 			Duration: "168h", ReasonCode: "fraud_sweep", Detail: "Accounts used for telecom fraud in the border region."},
 		Authority: authority.Authority{Kind: authority.LegalOrder, Issuer: "Border PSB", Reference: "2026-001"},
@@ -255,7 +255,8 @@ func runUntil(t *testing.T, p *process, id string, want bulk.State) {
 	deadline := time.Now().Add(30 * time.Second)
 	for state(t, p, id).State != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("state %s after 30 s, want %s", state(t, p, id).State, want)
+			got := state(t, p, id)
+			t.Fatalf("state %s after 30 s, want %s (error %q)", got.State, want, got.Error)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

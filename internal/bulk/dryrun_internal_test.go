@@ -45,7 +45,7 @@ func TestSamplesAreTheSmallestIDs(t *testing.T) {
 
 // A dry run reads only the account columns its expressions use.
 func TestColumnsRead(t *testing.T) {
-	env, err := newEnv()
+	l, err := newLanguage(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestColumnsRead(t *testing.T) {
 		`account.linked.exists(account, account.service == "game")`:     accounts.WithLinked,
 		`now - account.created_at > duration("1h") && account.id != ""`: 0,
 	} {
-		_, got, err := compile(env, "criteria", expr)
+		_, got, err := l.compile("criteria", expr)
 		if err != nil {
 			t.Fatalf("%s: %v", expr, err)
 		}

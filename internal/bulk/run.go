@@ -69,10 +69,25 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 	}
 	now := s.now()
 	j := c.judge(now, &a.Sanction)
+	wctx, stop := s.watch(ctx, a) // for evaluating: ends on a pause
+	defer stop()
 	var ts []Target
 	next := int64(a.Progress.Total)
+	failed := 0
 	for _, acc := range page {
-		v := j.verdict(acc, s.enforce.Active(acc.ID, now.UnixNano()))
+		v := j.verdict(wctx, acc, s.enforce.Active(acc.ID, now.UnixNano()))
+		if v.err != nil {
+			if err := context.Cause(wctx); err != nil {
+				return err // shut down, or the action changed
+			}
+			if !a.AllowEvalErrors {
+				e := j.failure(acc.ID, v)
+				return s.halt(ctx, a, e.Expr+" failed on account "+e.Account+": "+e.Message+
+					"; resume to go on, leaving such accounts unsanctioned")
+			}
+			failed++
+			continue
+		}
 		if !v.matched || v.spared != "" || v.already {
 			continue
 		}
@@ -82,6 +97,7 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 	p := &a.Progress
 	p.Total += len(ts)
 	p.Scanned += len(page)
+	p.EvalErrors += failed
 	if len(page) > 0 {
 		p.ScanCursor = page[len(page)-1].ID
 	}
@@ -100,13 +116,57 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 	})
 }
 
+// watchEvery is how often a step that evaluates expressions looks whether its action
+// changed (a pause, in this process or another), to stop evaluating.
+const watchEvery = 250 * time.Millisecond
+
+// watch returns ctx, cancelled with an errs.Conflict cause once the stored action is no
+// longer at a's version; stop ends the watching.
+func (s *Service) watch(ctx context.Context, a *Action) (_ context.Context, stop func()) {
+	wctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(watchEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-wctx.Done():
+				return
+			case <-t.C:
+			}
+			if cur, err := s.store.Get(wctx, a.ID); err == nil && cur.Version != a.Version {
+				cancel(errs.E(errs.Conflict, "bulk action %s changed (now %s) while the runner evaluated it", a.ID, cur.State))
+				return
+			}
+		}
+	}()
+	return wctx, func() { close(done); cancel(nil) }
+}
+
+// halt pauses a, running, itself, with why as its Error, and audits it as a pause by
+// Steward. A person resumes or reverts it.
+func (s *Service) halt(ctx context.Context, a *Action, why string) error {
+	a.Resumes, a.State, a.Error = a.State, Paused, why
+	actx := principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), principal.Steward)
+	err := s.commit(actx, a, func(ctx context.Context) error {
+		return s.audit.Record(ctx, audit.Change{Action: "bulk.pause", Subject: "bulk:" + a.ID,
+			Value: map[string]string{"action": a.ID, "error": why}})
+	})
+	if err == nil {
+		s.log.Warn("bulk: action paused itself", "action", a.ID, "error", why)
+	}
+	return err
+}
+
 // compiled returns a's expressions compiled, compiling them once per action (they do
 // not change once it is created).
 func (s *Service) compiled(a *Action) (*compiled, error) {
 	if c, ok := s.programs.Load(a.ID); ok {
 		return c.(*compiled), nil
 	}
-	c, err := compileAction(s.env, a)
+	c, err := compileAction(s.lang, a)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +287,7 @@ func (s *Service) revertBatch(ctx context.Context, a *Action) error {
 	}
 	actx := principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.RevertBy)
 	return s.commit(actx, a, func(ctx context.Context) error {
-		_, err := s.enforce.LiftMany(ctx, ids, "bulk action reverted: "+a.RevertReason)
+		_, err := s.enforce.LiftMany(ctx, ids, a.RevertReason) // as written: every locale's notice quotes it
 		return err
 	})
 }
@@ -291,6 +351,17 @@ func (s *Service) drive(ctx context.Context, id string) {
 		switch {
 		case errs.CodeOf(err) == errs.Conflict:
 			return // another runner, or a pause, got there first; look again later
+		case errs.CodeOf(err) == errs.Invalid && ctx.Err() == nil:
+			// The stored action cannot go on as it is (its expressions no longer compile,
+			// say): trying again at every poll and every start would only fail again.
+			a, gerr := s.store.Get(ctx, id)
+			if gerr == nil {
+				gerr = s.halt(ctx, a, err.Error())
+			}
+			if gerr != nil && errs.CodeOf(gerr) != errs.Conflict {
+				s.log.Error("bulk: step failed", "action", id, "err", err, "pause", gerr)
+			}
+			return
 		case err != nil:
 			if ctx.Err() == nil {
 				s.log.Error("bulk: step failed", "action", id, "err", err)

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"cel.dev/cel-go/cel"
 	"github.com/google/uuid"
 
 	"github.com/stewardhq/steward/internal/accounts"
@@ -42,6 +41,9 @@ type Config struct {
 	Poll time.Duration
 	// Logger gets the runner's failures; none when nil.
 	Logger *slog.Logger
+	// MaxCost is the most one expression may cost (see the constant MaxCost, the
+	// default): its estimate is checked at create, and an evaluation stops there.
+	MaxCost uint64
 }
 
 // Service creates, dry-runs, executes and reverts bulk actions.
@@ -51,7 +53,7 @@ type Service struct {
 	enforce  *enforce.Service
 	tx       txn.Runner
 	audit    *audit.Recorder
-	env      *cel.Env
+	lang     *language
 	batch    int
 	page     int
 	readers  int
@@ -70,11 +72,11 @@ type Service struct {
 // NewService returns a Service over store that reads accounts from accts and writes
 // sanctions through enf.
 func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.Runner, rec *audit.Recorder, cfg Config) (*Service, error) {
-	env, err := newEnv()
+	lang, err := newLanguage(cfg.MaxCost)
 	if err != nil {
 		return nil, fmt.Errorf("bulk: CEL environment: %w", err)
 	}
-	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, env: env,
+	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, lang: lang,
 		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, busy: cfg.Busy, now: cfg.Now, poll: cfg.Poll, log: cfg.Logger, wake: make(chan struct{}, 1)}
 	if s.batch <= 0 {
 		s.batch = 1000
@@ -129,7 +131,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	if !namePattern.MatchString(a.Name) {
 		fs.Add("name", "is required: 1 to 64 letters, digits, space or _ . : -")
 	}
-	if _, err := compileAction(s.env, a); err != nil {
+	if _, err := compileAction(s.lang, a); err != nil {
 		fields := errs.FieldsOf(err)
 		if fields == nil {
 			return nil, err
@@ -173,6 +175,13 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	return a, nil
 }
 
+// The bounds of a bulk sanction's duration: those of a step of a policy's ladder
+// (enforce.parseStep).
+const (
+	minDuration = time.Minute
+	maxDuration = 100 * 365 * 24 * time.Hour
+)
+
 // sanctionFor returns the sanction a imposes on target t at now. Returns errs.Invalid
 // (fields unprefixed) when the template does not make a valid sanction.
 func (a *Action) sanctionFor(t Target, now time.Time) (*enforce.Sanction, error) {
@@ -187,8 +196,8 @@ func (a *Action) sanctionFor(t Target, now time.Time) (*enforce.Sanction, error)
 	sn.Scope.Capabilities = append([]string{}, tp.Scope.Capabilities...)
 	if tp.Duration != "" {
 		d, err := time.ParseDuration(tp.Duration)
-		if err != nil || d <= 0 {
-			return nil, errs.Field("duration", `must be a positive duration such as "72h"`)
+		if err != nil || d < minDuration || d > maxDuration {
+			return nil, errs.Field("duration", `must be a duration from 1m to 876000h such as "72h"`)
 		}
 		end := now.Add(d)
 		sn.End = &end
@@ -289,11 +298,19 @@ func (s *Service) Wake() {
 // ExecuteRequest starts an execution.
 type ExecuteRequest struct {
 	CanaryPercent *float64 `json:"canary_percent,omitempty"` // default 1; 0 for no canary
+	// AllowEvalErrors executes an action whose dry run found accounts on which an
+	// expression fails, leaving those accounts unsanctioned. Without it such an action
+	// is refused, and an execution that meets a failing evaluation pauses itself.
+	AllowEvalErrors bool `json:"allow_eval_errors,omitempty"`
 }
 
 // Execute starts executing a draft: the runner fixes its targets, sanctions the canary
-// share, and waits in state canary for Resume. Returns errs.Conflict unless the action
-// is a draft, errs.Invalid for a canary share outside 0..100, errs.NotFound.
+// share, and waits in state canary for Resume. An account on which an expression fails
+// is never sanctioned; unless r.AllowEvalErrors, the runner pauses the action at the
+// first such account, with the error in Action.Error. Returns errs.Conflict unless the
+// action is a draft, or when its last dry run found evaluation errors and
+// r.AllowEvalErrors is false; errs.Invalid for a canary share outside 0..100,
+// errs.NotFound.
 func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Action, error) {
 	pct := 1.0
 	if r.CanaryPercent != nil {
@@ -310,16 +327,22 @@ func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Ac
 		return nil, err
 	}
 	return s.transition(ctx, id, "execute", struct {
-		Action        string  `json:"action"`
-		CanaryPercent float64 `json:"canary_percent"`
-	}{id, pct}, func(a *Action, now time.Time) error {
+		Action          string  `json:"action"`
+		CanaryPercent   float64 `json:"canary_percent"`
+		AllowEvalErrors bool    `json:"allow_eval_errors,omitempty"`
+	}{id, pct, r.AllowEvalErrors}, func(a *Action, now time.Time) error {
 		if a.State != Draft {
 			return errs.E(errs.Conflict, "bulk action %s is %s; only a draft can be executed", a.ID, a.State)
 		}
-		if _, err := compileAction(s.env, a); err != nil {
+		if d := a.LastDryRun; d != nil && d.EvalErrors > 0 && !r.AllowEvalErrors {
+			return errs.E(errs.Conflict, "bulk action %s: its dry run at %s found %d of %d accounts on which an expression fails (first: %s on account %s: %s), "+
+				"besides %d matched and %d to sanction; fix the expressions in a new action, or execute with allow_eval_errors true to leave those accounts unsanctioned",
+				a.ID, d.At.Format(time.RFC3339), d.EvalErrors, d.Accounts, d.FirstEvalError.Expr, d.FirstEvalError.Account, d.FirstEvalError.Message, d.Matched, d.ToSanction)
+		}
+		if _, err := compileAction(s.lang, a); err != nil {
 			return err
 		}
-		a.State, a.CanaryPercent = Preparing, pct
+		a.State, a.CanaryPercent, a.AllowEvalErrors = Preparing, pct, r.AllowEvalErrors
 		a.Progress.Accounts = n
 		a.startPhase(now)
 		return nil
@@ -341,7 +364,9 @@ func (s *Service) Pause(ctx context.Context, id string) (*Action, error) {
 	})
 }
 
-// Resume continues a paused action, or one waiting after its canary. Returns
+// Resume continues a paused action, or one waiting after its canary. An action the
+// runner paused at an account on which an expression failed goes on leaving such
+// accounts unsanctioned, as if executed with ExecuteRequest.AllowEvalErrors. Returns
 // errs.Conflict in any other state, errs.NotFound.
 func (s *Service) Resume(ctx context.Context, id string) (*Action, error) {
 	return s.transition(ctx, id, "resume", map[string]string{"action": id}, func(a *Action, now time.Time) error {
@@ -349,7 +374,10 @@ func (s *Service) Resume(ctx context.Context, id string) (*Action, error) {
 		case Canary:
 			a.State = Running
 		case Paused:
-			a.State, a.Resumes = a.Resumes, ""
+			if a.Error != "" && a.Resumes == Preparing {
+				a.AllowEvalErrors = true // the person has seen the failure, in a.Error
+			}
+			a.State, a.Resumes, a.Error = a.Resumes, "", ""
 		case Preparing, Running, Reverting:
 			return nil // running already
 		default:
@@ -401,7 +429,7 @@ func (s *Service) Revert(ctx context.Context, id string, r RevertRequest) (*Acti
 				return errs.E(errs.Conflict, "bulk action %s is reverting already (paused); resume it", a.ID)
 			}
 		}
-		a.State, a.Resumes, a.RevertReason, a.RevertBy = Reverting, "", r.Reason, actor
+		a.State, a.Resumes, a.Error, a.RevertReason, a.RevertBy = Reverting, "", "", r.Reason, actor
 		a.startPhase(now)
 		return nil
 	})
