@@ -74,6 +74,13 @@ func (s *server) listBulkTargets(r *http.Request) (int, any, error) {
 // dryRunBulk reads only, outside any write transaction: a dry run over many accounts
 // holds up no writer.
 func (s *server) dryRunBulk(r *http.Request) (int, any, error) {
+	body, err := readBody(r, maxNoBody)
+	if err == nil {
+		err = noBody(body)
+	}
+	if err != nil {
+		return 0, nil, err
+	}
 	d, err := s.Bulk.DryRun(r.Context(), r.PathValue("id"))
 	return http.StatusOK, d, err
 }
@@ -99,11 +106,17 @@ func (s *server) executeBulk(r *http.Request, body []byte) (func(context.Context
 }
 
 func (s *server) pauseBulk(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	if err := noBody(body); err != nil {
+		return nil, err
+	}
 	id := r.PathValue("id")
 	return s.bulkChange(http.StatusOK, func(ctx context.Context) (*bulk.Action, error) { return s.Bulk.Pause(ctx, id) }), nil
 }
 
 func (s *server) resumeBulk(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	if err := noBody(body); err != nil {
+		return nil, err
+	}
 	id := r.PathValue("id")
 	return s.bulkChange(http.StatusOK, func(ctx context.Context) (*bulk.Action, error) { return s.Bulk.Resume(ctx, id) }), nil
 }
@@ -116,6 +129,12 @@ func (s *server) revertBulk(r *http.Request, body []byte) (func(context.Context)
 	id := r.PathValue("id")
 	return s.bulkChange(http.StatusAccepted, func(ctx context.Context) (*bulk.Action, error) { return s.Bulk.Revert(ctx, id, b) }), nil
 }
+
+// maxNoBody is the most a route without a body reads of one, to refuse it.
+const maxNoBody = 1 << 10
+
+// noBody refuses a body other than none or {} (or null): the route takes no fields.
+func noBody(body []byte) error { return decodeOptionalJSON(body, &struct{}{}) }
 
 // decodeOptionalJSON is decodeJSON that accepts an empty body as {}.
 func decodeOptionalJSON(body []byte, v any) error {

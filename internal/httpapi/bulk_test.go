@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -60,14 +61,20 @@ func (a *testAPI) runTo(t *testing.T, svc *bulk.Service, id string, want bulk.St
 	return bulk.Status{}
 }
 
+// bulkAPI returns an API over db holding 300 generated accounts, and a compliance key.
+func bulkAPI(t *testing.T, db *sqlstore.DB) (*testAPI, string) {
+	t.Helper()
+	api := newTestAPI(t, db)
+	pop := population.Generate(population.Config{N: 300, Seed: 3})
+	if _, err := api.app.Accounts.Import(context.Background(), pop, nil); err != nil {
+		t.Fatal(err)
+	}
+	return api, api.keys[principal.Compliance]
+}
+
 func TestBulkOverHTTP(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		api := newTestAPI(t, db)
-		pop := population.Generate(population.Config{N: 300, Seed: 3})
-		if _, err := api.app.Accounts.Import(context.Background(), pop, nil); err != nil {
-			t.Fatal(err)
-		}
-		key := api.keys[principal.Compliance]
+		api, key := bulkAPI(t, db)
 		post := func(target, body, idem string) *http.Response {
 			req := request{method: "POST", target: target, key: key, body: body}
 			if idem != "" {
@@ -183,6 +190,55 @@ func TestBulkOverHTTP(t *testing.T) {
 		}
 		if w := api.do(t, request{method: "GET", target: "/v1/bulk-actions/" + id + "/targets?cursor=bad", key: api.keys[principal.Auditor]}); w.Code != 400 {
 			t.Fatalf("a bad cursor: %d", w.Code)
+		}
+	})
+}
+
+// Pause, resume and dry-run take no fields: a body other than none or {} is a 400
+// naming what was sent. Execute after a dry run that met failing evaluations is a 409
+// saying how many, unless the request allows them.
+func TestBulkBodiesAndEvalErrors(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api, key := bulkAPI(t, db)
+		post := func(target, body string) (int, problem.Problem, []byte) {
+			t.Helper()
+			w := api.do(t, request{method: "POST", target: target, key: key, body: body})
+			var p problem.Problem
+			if w.Code >= 400 {
+				if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
+					t.Fatalf("%s: %d %s", target, w.Code, w.Body)
+				}
+			}
+			return w.Code, p, w.Body.Bytes()
+		}
+		// The README's screen as it once read, without has().
+		sweep := strings.Replace(bulkSweep, `has(account.attributes.trip_purpose) && `, ``, 1)
+		code, _, body := post("/v1/bulk-actions", sweep)
+		var a bulk.Status
+		if err := json.Unmarshal(body, &a); code != 201 || err != nil {
+			t.Fatalf("create: %d %s", code, body)
+		}
+		base := "/v1/bulk-actions/" + a.ID
+		for _, verb := range []string{"dry-run", "pause", "resume"} {
+			for body, field := range map[string]string{`{"canary_percent": 5}`: "canary_percent", `{"x":1}`: "x", `[]`: "body", `nonsense`: "body"} {
+				code, p, _ := post(base+"/"+verb, body)
+				if code != 400 || len(p.Errors) != 1 || p.Errors[0].Field != field {
+					t.Errorf("%s with %s: %d %+v, want a 400 on %s", verb, body, code, p, field)
+				}
+			}
+		}
+		code, _, body = post(base+"/dry-run", `{}`)
+		var d bulk.DryRun
+		if err := json.Unmarshal(body, &d); code != 200 || err != nil || d.EvalErrors == 0 || d.FirstEvalError == nil ||
+			d.FirstEvalError.Expr != "screens[business_trip]" || len(d.Samples.EvalErrors) == 0 {
+			t.Fatalf("dry run: %d %s", code, body)
+		}
+		code, p, _ := post(base+"/execute", `{}`)
+		if n := strconv.Itoa(d.EvalErrors); code != 409 || !strings.Contains(p.Detail, n+" of 300 accounts") || !strings.Contains(p.Detail, "allow_eval_errors") {
+			t.Fatalf("execute: %d %+v, want a 409 counting %s failing accounts", code, p, n)
+		}
+		if code, _, body := post(base+"/execute", `{"allow_eval_errors": true}`); code != 202 {
+			t.Fatalf("execute allowing errors: %d %s", code, body)
 		}
 	})
 }
