@@ -35,6 +35,9 @@ func TestTwoServersEnforceEachOthersSanctions(t *testing.T) {
 			compliance := lastLine(steward(t, append([]string{"keys", "create", "--role", "compliance"}, args...)...))
 			service := lastLine(steward(t, append([]string{"keys", "create", "--role", "service"}, args...)...))
 			a, b := serve(t, args...), serve(t, args...)
+			if code := call(t, "PUT", a.url+"/v1/accounts/u1", service, `{"region": "yn", "created_at": "2020-01-02T03:04:05Z", "locale": "en"}`, nil); code != 201 {
+				t.Fatalf("put account: status %d", code)
+			}
 			allowed := func(p *program) bool {
 				var r struct{ Allowed bool }
 				if code := call(t, "POST", p.url+"/v1/check", service, `{"account": "u1", "capability": "pay.transfer"}`, &r); code != 200 {

@@ -40,7 +40,7 @@ func startProcess(t *testing.T, cfg sqlstore.Config) *process {
 	done := make(chan struct{})
 	go func() { defer close(done); f.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
-	svc := enforce.NewService(db.Sanctions(), db, audit.NewRecorder(db.Audit()), ix, enforce.Config{})
+	svc := enforce.NewService(db.Sanctions(), db.Accounts(), db, audit.NewRecorder(db.Audit()), ix, enforce.Config{})
 	return &process{db: db, ix: ix, svc: svc}
 }
 
@@ -69,6 +69,7 @@ func TestTwoProcessesPropagation(t *testing.T) {
 			cfg := storetest.Config(t, kind)
 			a := startProcess(t, cfg)
 			b := startProcess(t, cfg)
+			putAccounts(t, a.db, "u1")
 			ctx := principal.NewContext(context.Background(), principal.Principal{Name: "rita", Role: principal.Reviewer})
 			limit := time.Second
 			if kind == "sqlite" {

@@ -2,6 +2,7 @@ package enforce
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +35,7 @@ const DefaultAppealURL = "/portal/appeals/new?sanction="
 // writes it, and answers decisions from its index.
 type Service struct {
 	store    Store
+	accounts Accounts
 	tx       txn.Runner
 	audit    *audit.Recorder
 	index    *Index
@@ -42,9 +44,10 @@ type Service struct {
 	now      func() time.Time
 }
 
-// NewService returns a Service over store that keeps ix current with its own writes.
-func NewService(store Store, tx txn.Runner, rec *audit.Recorder, ix *Index, cfg Config) *Service {
-	s := &Service{store: store, tx: tx, audit: rec, index: ix, announce: cfg.Announcer, appeal: cfg.AppealURL, now: cfg.Now}
+// NewService returns a Service over store, sanctioning the accounts of accts, that keeps
+// ix current with its own writes.
+func NewService(store Store, accts Accounts, tx txn.Runner, rec *audit.Recorder, ix *Index, cfg Config) *Service {
+	s := &Service{store: store, accounts: accts, tx: tx, audit: rec, index: ix, announce: cfg.Announcer, appeal: cfg.AppealURL, now: cfg.Now}
 	if s.appeal == "" {
 		s.appeal = DefaultAppealURL
 	}
@@ -189,12 +192,50 @@ func (s *Service) Impose(ctx context.Context, sn *Sanction) (*Sanction, error) {
 	sn.CreatedAt, sn.UpdatedAt = now, now
 	sn.Strike, sn.Lifted = nil, nil
 	err := s.write(ctx, Created, sn, p, func(ctx context.Context, seq int64) error {
+		if err := s.checkAccounts(ctx, sn); err != nil {
+			return err
+		}
 		return s.store.Insert(ctx, sn, seq)
 	}, audit.Change{Action: "sanction.create", Subject: sn.Account, Value: sn})
 	if err != nil {
 		return nil, err
 	}
 	return sn, nil
+}
+
+// checkAccounts returns errs.NotFound, naming the field, unless sn's account exists and so
+// does the account its via names, and errs.Invalid unless the two are linked: a typo must
+// not sanction nobody, nor a sanction reach an account it has no link to.
+func (s *Service) checkAccounts(ctx context.Context, sn *Sanction) error {
+	target, err := s.accounts.Get(ctx, sn.Account)
+	if errs.CodeOf(err) == errs.NotFound {
+		return notFound("account", "no account %q; create it with PUT /v1/accounts/%s first", sn.Account, sn.Account)
+	}
+	if err != nil || sn.Via == nil {
+		return err
+	}
+	from, err := s.accounts.Get(ctx, sn.Via.Account)
+	if errs.CodeOf(err) == errs.NotFound {
+		return notFound("via.account", "no account %q", sn.Via.Account)
+	}
+	if err != nil {
+		return err
+	}
+	if !linked(target, from.ID) && !linked(from, target.ID) {
+		return errs.Field("via.account", "%q is not linked to %q: a sanction reaches only a linked account", from.ID, target.ID)
+	}
+	return nil
+}
+
+// linked reports whether a lists account among its linked accounts.
+func linked(a *accounts.Account, account string) bool {
+	return slices.ContainsFunc(a.Linked, func(l accounts.Link) bool { return l.Account == account })
+}
+
+// notFound is an errs.NotFound whose message names the field whose value found nothing.
+func notFound(field, format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &errs.Error{Code: errs.NotFound, Message: field + ": " + msg, Fields: []errs.FieldError{{Field: field, Message: msg}}}
 }
 
 // StrikeRequest is a strike against an account under a policy.
@@ -238,6 +279,9 @@ func (s *Service) Strike(ctx context.Context, r StrikeRequest) (*Sanction, error
 		return nil, err
 	}
 	err = s.write(ctx, Created, sn, p, func(ctx context.Context, seq int64) error {
+		if err := s.checkAccounts(ctx, sn); err != nil {
+			return err
+		}
 		// After NextSeq: strikes on one account are counted one transaction at a time.
 		n, err := s.store.CountStrikes(ctx, sn.Account, p.ID, now)
 		if err != nil {

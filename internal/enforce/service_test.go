@@ -2,6 +2,7 @@ package enforce_test
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -42,11 +43,32 @@ type fixture struct {
 	ctx   context.Context
 }
 
+// fixtureAccounts are the accounts the tests sanction.
+var fixtureAccounts = []string{"a", "a1", "a2", "b1", "r1", "r2", "s1", "u1", "u2", "w1"}
+
+// putAccounts stores plain accounts with these IDs, as a platform would before sanctioning.
+func putAccounts(t *testing.T, db *sqlstore.DB, ids ...string) {
+	t.Helper()
+	err := db.Write(context.Background(), func(ctx context.Context) error {
+		for _, id := range ids {
+			a := &accounts.Account{ID: id, Region: "yn", Locale: "en", CreatedAt: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}
+			if _, err := db.Accounts().Put(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 func newFixture(t *testing.T, db *sqlstore.DB) *fixture {
 	t.Helper()
+	putAccounts(t, db, fixtureAccounts...)
 	c := &clock{t: time.Now().UTC().Truncate(time.Second)}
 	ix := enforce.NewIndex()
-	svc := enforce.NewService(db.Sanctions(), db, audit.NewRecorder(db.Audit()), ix, enforce.Config{Now: c.Now})
+	svc := enforce.NewService(db.Sanctions(), db.Accounts(), db, audit.NewRecorder(db.Audit()), ix, enforce.Config{Now: c.Now})
 	ctx := principal.NewContext(audit.WithRequestID(context.Background(), "req-1"), principal.Principal{Name: "rita", Role: principal.Reviewer})
 	return &fixture{db: db, svc: svc, clock: c, ctx: ctx}
 }
@@ -206,8 +228,26 @@ func TestLinkedAccountsUntouched(t *testing.T) {
 		_, err := f.svc.Impose(f.ctx, via)
 		wantField(t, err, "via.reason")
 		via.Via.Reason = "the same person runs the abuse from the game account"
+		// Only an account that exists, and through a link: a typo sanctions nobody.
+		_, err = f.svc.Impose(f.ctx, via)
+		if errs.CodeOf(err) != errs.NotFound || !slices.Equal(fieldNames(err), []string{"account"}) {
+			t.Fatalf("sanction on an account Steward does not have: %v, want not found naming account", err)
+		}
+		putAccounts(t, db, "game-1", "game-2")
+		via.Via.Account = "nobody"
+		if _, err = f.svc.Impose(f.ctx, via); errs.CodeOf(err) != errs.NotFound || !slices.Equal(fieldNames(err), []string{"via.account"}) {
+			t.Fatalf("via an account Steward does not have: %v, want not found naming via.account", err)
+		}
+		via.Via.Account, via.Account = "chat-1", "game-2" // game-2 exists but is not linked to chat-1
+		_, err = f.svc.Impose(f.ctx, via)
+		wantField(t, err, "via.account")
+		before := f.count(t, "sanctions")
+		via.Account = "game-1"
 		if _, err := f.svc.Impose(f.ctx, via); err != nil {
 			t.Fatal(err)
+		}
+		if n := f.count(t, "sanctions"); n != before+1 {
+			t.Fatalf("%d sanctions, want %d: the refused ones must leave none", n, before+1)
 		}
 		f.wantAllowed(t, "game-1", "game.play", false)
 		f.wantAllowed(t, "game-1", "chat.send", true)
@@ -352,4 +392,31 @@ func wantField(t *testing.T, err error, field string) {
 		}
 	}
 	t.Fatalf("fields %v do not name %s", fields, field)
+}
+
+// fieldNames returns the fields err names.
+func fieldNames(err error) []string {
+	var out []string
+	for _, f := range errs.FieldsOf(err) {
+		out = append(out, f.Field)
+	}
+	return out
+}
+
+// A strike, like a sanction, names an account Steward has: a typo strikes nobody.
+func TestStrikeOnAnUnknownAccount(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db)
+		if _, err := f.svc.PutPolicy(f.ctx, chatPolicy()); err != nil {
+			t.Fatal(err)
+		}
+		before := f.count(t, "audit_entries")
+		_, err := f.svc.Strike(f.ctx, enforce.StrikeRequest{Account: "u-typo", Policy: "spam"})
+		if errs.CodeOf(err) != errs.NotFound || !slices.Equal(fieldNames(err), []string{"account"}) {
+			t.Fatalf("strike on an unknown account: %v, want not found naming account", err)
+		}
+		if f.count(t, "sanctions") != 0 || f.count(t, "audit_entries") != before {
+			t.Fatal("the refused strike left a sanction or an audit entry")
+		}
+	})
 }

@@ -3,7 +3,16 @@ package enforce
 import (
 	"context"
 	"time"
+
+	"github.com/stewardhq/steward/internal/accounts"
 )
+
+// Accounts is what the service needs of the accounts: a sanction names one that exists,
+// and reaches a linked account only through a link.
+type Accounts interface {
+	// Get returns the account. Returns errs.NotFound when there is none.
+	Get(ctx context.Context, id string) (*accounts.Account, error)
+}
 
 // Store keeps sanctions and policies. Writes must be called inside a write transaction
 // (see package txn), after NextSeq.

@@ -70,6 +70,7 @@ func TestSanctionsAPI(t *testing.T) {
 		wantCode(t, api.call(t, principal.Reviewer, "PUT", "/v1/policies/spam", spamPolicy), http.StatusForbidden)
 		wantCode(t, api.call(t, principal.Compliance, "PUT", "/v1/policies/spam", spamPolicy), http.StatusCreated)
 		wantCode(t, api.call(t, principal.Compliance, "PUT", "/v1/policies/spam", spamPolicy), http.StatusOK)
+		wantCode(t, api.call(t, principal.Service, "PUT", "/v1/accounts/u1", validBody), http.StatusCreated)
 
 		// A strike, retried with its Idempotency-Key, makes one sanction.
 		strike := `{"account": "u1", "policy": "spam", "evidence": ["msg:9"]}`
@@ -184,6 +185,8 @@ func TestSanctionsAPIBadInput(t *testing.T) {
 			// Past 2262 a time no longer fits the stored int64 nanoseconds.
 			{"POST", "/v1/sanctions", `{"account": "u1", "kind": "suspend", "scope": {"services": ["chat"]}, "reason_code": "x", "authority": {"kind": "automated", "rule": "r"}, "end": "3000-01-01T00:00:00Z"}`, "end", 400},
 			{"POST", "/v1/strikes", `{"account": "u1", "policy": "nope"}`, "policy", 400},
+			{"POST", "/v1/strikes", `{"account": "u-typo", "policy": "spam"}`, "account", 404},
+			{"POST", "/v1/sanctions", `{"account": "u-typo", "kind": "ban", "scope": {"services": ["*"]}, "reason_code": "x", "authority": {"kind": "automated", "rule": "r"}}`, "account", 404},
 			{"POST", "/v1/sanctions/not-an-id/lift", `{"reason": "x"}`, "id", 400},
 			{"POST", "/v1/sanctions/0190a0a0-0000-7000-8000-000000000000/lift", `{}`, "reason", 400},
 			{"POST", "/v1/sanctions/0190a0a0-0000-7000-8000-000000000000/amend", `{"end": "2020-01-01T00:00:00Z"}`, "end", 400},

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
@@ -89,6 +90,9 @@ func TestWebhooksDeliverAfterFailures(t *testing.T) {
 		defer func() { cancel(); <-done }()
 
 		for _, acct := range []string{"a1", "a2", "a3"} {
+			if _, err := a.Accounts.Put(ctx, &accounts.Account{ID: acct, Region: "cn", Locale: "en", CreatedAt: time.Now()}); err != nil {
+				t.Fatal(err)
+			}
 			sn, err := svc.Impose(ctx, &enforce.Sanction{Account: acct, Kind: enforce.Ban, ReasonCode: "fraud",
 				Scope: enforce.Scope{Services: []string{"*"}}, Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}})
 			if err != nil {

@@ -146,7 +146,7 @@ func TestNoticesFollowSanctions(t *testing.T) {
 		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "rita", Role: principal.Reviewer})
 		a := storetest.NewApp(t, db, app.Config{})
 		acc, svc := a.Accounts, a.Enforce
-		for id, locale := range map[string]string{"zh-user": "zh-CN", "en-user": "en"} {
+		for id, locale := range map[string]string{"zh-user": "zh-CN", "en-user": "en", "stranger": "en"} {
 			if _, err := acc.Put(ctx, &accounts.Account{ID: id, Region: "cn", Locale: locale, CreatedAt: time.Now()}); err != nil {
 				t.Fatal(err)
 			}
