@@ -62,6 +62,17 @@ func TestEvalErrorsAreTheirOwnGroup(t *testing.T) {
 		if e := d.FirstEvalError; e == nil || e.Account != failing[0] || e.Expr != "screens[business_trip]" || !strings.Contains(e.Message, "trip_purpose") {
 			t.Fatalf("first error %+v, want %s's on screens[business_trip]", e, failing[0])
 		}
+		// The draft keeps the dry run's counts; one that finds the same again writes nothing.
+		kept := state(t, p, a.ID)
+		if kept.LastDryRun == nil || kept.LastDryRun.Counts != d.Counts || *kept.LastDryRun.FirstEvalError != *d.FirstEvalError {
+			t.Fatalf("kept %+v, want the dry run's counts", kept.LastDryRun)
+		}
+		if _, err := p.bulk.DryRun(compliance, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if again := state(t, p, a.ID); again.Version != kept.Version {
+			t.Fatalf("a second dry run finding the same wrote the action: version %d, was %d", again.Version, kept.Version)
+		}
 		byRegion := 0
 		for _, c := range d.ByRegion {
 			byRegion += c.EvalErrors
