@@ -69,7 +69,10 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: countRequests(topMux(api), &inFlight), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	// Each API route gives its request body a deadline of its own, proportional to the
+	// body it takes (see package httpapi); ReadTimeout bounds every other request.
+	srv := &http.Server{Handler: countRequests(topMux(api), &inFlight),
+		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
 	fmt.Fprintf(e.stdout, "steward listening on http://%s\n", ln.Addr())

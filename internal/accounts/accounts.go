@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/stewardhq/steward/internal/errs"
@@ -37,7 +38,8 @@ var Locales = []string{"en", "zh-CN"}
 // Limits on what one account may carry.
 const (
 	MaxAttributes     = 64
-	MaxAttributeValue = 1024 // bytes of a string value
+	MaxAttributeValue = 1024     // bytes of a string value
+	MaxAttributesSize = 32 << 10 // bytes of every name and value together (a number as written by strconv, a boolean as true or false)
 	MaxLinked         = 32
 )
 
@@ -83,6 +85,8 @@ func (a *Account) Validate() error {
 	}
 	if len(a.Attributes) > MaxAttributes {
 		fs.Add("attributes", "at most %d attributes", MaxAttributes)
+	} else if n := attributesSize(a.Attributes); n > MaxAttributesSize {
+		fs.Add("attributes", "at most %d bytes of names and values together, not %d", MaxAttributesSize, n)
 	}
 	for k, v := range a.Attributes {
 		field := "attributes." + k
@@ -116,6 +120,24 @@ func (a *Account) Validate() error {
 		}
 	}
 	return fs.Err()
+}
+
+// attributesSize counts the bytes of the names and values of attrs (see MaxAttributesSize).
+func attributesSize(attrs map[string]any) int {
+	var buf [32]byte
+	n := 0
+	for k, v := range attrs {
+		n += len(k)
+		switch v := v.(type) {
+		case string:
+			n += len(v)
+		case float64:
+			n += len(strconv.AppendFloat(buf[:0], v, 'g', -1, 64))
+		case bool:
+			n += len(strconv.FormatBool(v))
+		}
+	}
+	return n
 }
 
 // Normalize fills defaults (empty maps and lists rather than null) and puts times in UTC.

@@ -2,16 +2,12 @@ package accounts
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/txn"
 )
-
-// MaxImport is the most accounts one Import takes.
-const MaxImport = 100_000
 
 // Service applies the rules for changing accounts; every change is audited.
 type Service struct {
@@ -86,51 +82,19 @@ func (s *Service) Import(ctx context.Context, as []*Account, lines []int) (Impor
 	if len(as) > MaxImport {
 		return ImportResult{}, errs.E(errs.TooLarge, "at most %d accounts per import, got %d", MaxImport, len(as))
 	}
-	lineOf := func(i int) int {
-		if lines != nil {
-			return lines[i]
-		}
-		return i + 1
-	}
-	var fs errs.Fields
-	seen := make(map[string]int, len(as))
-	now := s.now().UTC()
-	changes := make([]audit.Change, len(as))
+	im := s.NewImport()
+	defer im.Close()
 	for i, a := range as {
-		line := lineField(lineOf(i))
-		a.Normalize()
-		if invalid := errs.FieldsOf(a.Validate()); invalid != nil {
-			fs = append(fs, errs.Fields(invalid).Prefix(line)...)
-		} else if first, dup := seen[a.ID]; dup {
-			fs.Add(line+"id", "duplicate of line %d", first)
-		} else {
-			seen[a.ID] = lineOf(i)
+		line := i + 1
+		if lines != nil {
+			line = lines[i]
 		}
-		if len(fs) >= 100 { // enough to fix a file; do not build a huge error
+		if err := im.Add(ctx, a, line); err != nil {
+			return ImportResult{}, err
+		}
+		if im.Full() {
 			break
 		}
-		a.UpdatedAt = now
-		changes[i] = change(a)
 	}
-	if err := fs.Err(); err != nil {
-		return ImportResult{}, err
-	}
-	entries, err := s.audit.Entries(ctx, changes...)
-	if err != nil {
-		return ImportResult{}, err
-	}
-	var res ImportResult
-	err = s.tx.Write(ctx, func(ctx context.Context) error {
-		created, err := s.store.PutMany(ctx, as)
-		if err != nil {
-			return err
-		}
-		res = ImportResult{Created: created, Replaced: len(as) - created}
-		return s.audit.Append(ctx, entries)
-	})
-	return res, err
-}
-
-func lineField(n int) string {
-	return "line " + strconv.Itoa(n) + ": "
+	return im.Commit(ctx)
 }

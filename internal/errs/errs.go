@@ -13,16 +13,18 @@ import (
 type Code string
 
 const (
-	Invalid      Code = "invalid"      // the input is malformed or breaks a rule
-	NotFound     Code = "not_found"    // the thing asked for does not exist
-	Conflict     Code = "conflict"     // the request clashes with the current state
-	Unauthorized Code = "unauthorized" // no credentials, or unknown ones
-	Forbidden    Code = "forbidden"    // known caller, not allowed to do this
-	Mismatch     Code = "mismatch"     // an idempotency key reused with another request
-	TooLarge     Code = "too_large"    // the request body or a list is over its limit
-	Unavailable  Code = "unavailable"  // a dependency (the database) does not answer
-	StorageFull  Code = "storage_full" // the database has no room left: nothing is written until there is
-	Internal     Code = "internal"     // a bug or an unexpected failure; details are logged, not shown
+	Invalid      Code = "invalid"           // the input is malformed or breaks a rule
+	NotFound     Code = "not_found"         // the thing asked for does not exist
+	Conflict     Code = "conflict"          // the request clashes with the current state
+	Unauthorized Code = "unauthorized"      // no credentials, or unknown ones
+	Forbidden    Code = "forbidden"         // known caller, not allowed to do this
+	Mismatch     Code = "mismatch"          // an idempotency key reused with another request
+	TooLarge     Code = "too_large"         // the request body or a list is over its limit
+	TooMany      Code = "too_many_requests" // the server takes no more of these at once: retry later
+	Timeout      Code = "timeout"           // the request did not arrive in the time allowed
+	Unavailable  Code = "unavailable"       // a dependency (the database) does not answer
+	StorageFull  Code = "storage_full"      // the database has no room left: nothing is written until there is
+	Internal     Code = "internal"          // a bug or an unexpected failure; details are logged, not shown
 )
 
 // FieldError names one offending field of a request and what is wrong with it.

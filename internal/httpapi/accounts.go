@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
@@ -103,52 +106,72 @@ func (s *server) listAccounts(r *http.Request) (int, any, error) {
 	return http.StatusOK, p, nil
 }
 
-// importAccounts decodes an NDJSON body, one account per line (blank lines are skipped),
-// and imports it all or nothing.
-func (s *server) importAccounts(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
-	as := make([]*accounts.Account, 0, bytes.Count(body, []byte{'\n'})+1)
-	lines := make([]int, 0, cap(as)) // each account's line: blank lines are skipped
-	var fs errs.Fields
+// importAccounts reads an NDJSON body line by line as it arrives, one account per line
+// (blank lines are skipped, each line at most accounts.MaxImportLine bytes), and imports
+// it all or nothing.
+func (s *server) importAccounts(r *http.Request, body io.Reader) (applyFunc, func(), error) {
+	im := s.Accounts.NewImport()
+	if err := readImport(r.Context(), im, body); err != nil {
+		return nil, im.Close, err
+	}
+	return func(ctx context.Context) (int, any, error) {
+		res, err := im.Commit(ctx)
+		return http.StatusOK, res, err
+	}, im.Close, nil
+}
+
+// readImport gives im the accounts of body and returns the failures of its lines.
+func readImport(ctx context.Context, im *accounts.Import, body io.Reader) error {
+	sc := bufio.NewScanner(body)
+	// Room for the longest line allowed with its CR LF: a longer one is refused by name.
+	sc.Buffer(make([]byte, 0, 64<<10), accounts.MaxImportLine+2)
+	tooLong := errs.FieldError{Field: "body", Message: fmt.Sprintf("is over %d bytes: a line holds one account of at most %d KiB",
+		accounts.MaxImportLine, accounts.MaxImportLine>>10)}
 	line := 0
-	for len(body) > 0 && len(fs) < 100 {
-		var raw []byte
-		raw, body, _ = bytes.Cut(body, []byte{'\n'})
+	for !im.Full() && sc.Scan() {
 		line++
-		raw = bytes.TrimSpace(raw)
+		raw := bytes.TrimSpace(sc.Bytes())
 		if len(raw) == 0 {
 			continue
 		}
-		if len(as) == accounts.MaxImport {
-			return nil, errs.E(errs.TooLarge, "at most %d accounts per import; split the file (steward accounts import does)", accounts.MaxImport)
+		if err := im.Room(); err != nil {
+			return err
 		}
-		prefix := "line " + strconv.Itoa(line) + ": "
+		if len(raw) > accounts.MaxImportLine {
+			im.Refuse(line, tooLong)
+			continue
+		}
 		var b importLine
 		if err := decodeJSON(raw, &b); err != nil {
-			fs = append(fs, fieldsOf(err).Prefix(prefix)...)
+			im.Refuse(line, fieldsOf(err)...)
 			continue
 		}
 		if b.ID == "" {
-			fs.Add(prefix+"id", "is required")
+			im.Refuse(line, errs.FieldError{Field: "id", Message: "is required"})
 			continue
 		}
 		a, err := b.toAccount(b.ID)
 		if err != nil {
-			fs = append(fs, fieldsOf(err).Prefix(prefix)...)
+			im.Refuse(line, fieldsOf(err)...)
 			continue
 		}
-		as = append(as, a)
-		lines = append(lines, line)
+		if err := im.Add(ctx, a, line); err != nil {
+			return err
+		}
 	}
-	if err := fs.Err(); err != nil {
-		return nil, err
+	switch err := sc.Err(); {
+	case errors.Is(err, bufio.ErrTooLong):
+		im.Refuse(line+1, tooLong) // and stop: the rest of the line cannot be told from the next
+	case err != nil:
+		return bodyError(err)
 	}
-	if len(as) == 0 {
-		return nil, errs.Field("body", "no accounts: send one JSON object per line")
+	if err := im.Err(); err != nil {
+		return err
 	}
-	return func(ctx context.Context) (int, any, error) {
-		res, err := s.Accounts.Import(ctx, as, lines)
-		return http.StatusOK, res, err
-	}, nil
+	if im.Len() == 0 {
+		return errs.Field("body", "no accounts: send one JSON object per line")
+	}
+	return nil
 }
 
 // fieldsOf returns the field failures of an Invalid error.

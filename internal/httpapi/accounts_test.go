@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -350,6 +351,42 @@ func TestImportAllOrNothing(t *testing.T) {
 			}
 			api.wantRows(t, before)
 		})
+	})
+}
+
+// padded returns the JSON object line with spaces after its brace, n bytes long.
+func padded(line string, n int) string {
+	return "{" + strings.Repeat(" ", n-len(line)) + line[1:]
+}
+
+// A line of an import holds at most 64 KiB, and its attributes at most 32 KiB: past
+// either, the import is refused naming the line, and nothing is written.
+func TestImportLineLimits(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api := newTestAPI(t, db)
+		before := api.rows(t)
+		good := ndjson("acct-", 3, "north")
+		line := func(attrs map[string]any, region string) string {
+			b, _ := json.Marshal(map[string]any{"id": "x", "region": region, "created_at": "2020-01-01T00:00:00Z", "locale": "en", "attributes": attrs})
+			return string(b)
+		}
+		for _, tt := range []struct {
+			name, line, field string
+		}{
+			{"a line of 64 KiB and a byte", padded(line(nil, "r"), accounts.MaxImportLine+1), "line 4: body"},
+			{"a line over 64 KiB", line(longAttributes(64, 1024), "r"), "line 4: body"},
+			{"a line over 64 KiB by far", line(nil, strings.Repeat("r", 1<<20)), "line 4: body"},
+			{"attributes over 32 KiB", line(longAttributes(40, 1000), "r"), "line 4: attributes"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				p := wantProblem(t, api.importBody(t, good+tt.line+"\n"+ndjson("b-", 3, "north")), http.StatusBadRequest, tt.field)
+				if len(p.Errors) != 1 {
+					t.Errorf("one bad line, %d errors: %+v", len(p.Errors), p.Errors)
+				}
+				api.wantRows(t, before)
+			})
+		}
+		wantStatus(t, api.importBody(t, padded(line(nil, "r"), accounts.MaxImportLine)+"\r\n"), http.StatusOK)
 	})
 }
 

@@ -22,14 +22,37 @@ const (
 
 // readBody reads the whole request body, up to limit bytes. Returns errs.TooLarge past it.
 func readBody(r *http.Request, limit int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	b, err := io.ReadAll(&capped{r: r.Body, left: limit, limit: limit})
 	if err != nil {
-		return nil, errs.E(errs.Invalid, "cannot read the request body: %v", err)
-	}
-	if int64(len(b)) > limit {
-		return nil, errs.E(errs.TooLarge, "the request body is over %d bytes", limit)
+		return nil, bodyError(err)
 	}
 	return b, nil
+}
+
+// capped reads r up to limit bytes; past them it fails with errs.TooLarge.
+type capped struct {
+	r           io.Reader
+	left, limit int64
+}
+
+func (c *capped) Read(p []byte) (int, error) {
+	if int64(len(p)) > c.left+1 {
+		p = p[:c.left+1]
+	}
+	n, err := c.r.Read(p)
+	if c.left -= int64(n); c.left < 0 {
+		return n - 1, errs.E(errs.TooLarge, "the request body is over %d bytes", c.limit)
+	}
+	return n, err
+}
+
+// bodyError is the error of a failed read of the request body: the limits' own (too
+// large, too slow, too many at once) as they are, any other an errs.Invalid.
+func bodyError(err error) error {
+	if code := errs.CodeOf(err); code != errs.Internal {
+		return err
+	}
+	return errs.E(errs.Invalid, "cannot read the request body: %v", err)
 }
 
 // decodeJSON decodes exactly one JSON value from b into v, refusing unknown fields (names

@@ -22,6 +22,15 @@ func manyAttributes(n int) map[string]any {
 	return m
 }
 
+// longAttributes returns n attributes of size-byte strings.
+func longAttributes(n, size int) map[string]any {
+	m := map[string]any{}
+	for i := range n {
+		m[fmt.Sprintf("a%d", i)] = strings.Repeat("v", size)
+	}
+	return m
+}
+
 // manyLinks returns n valid links.
 func manyLinks(n int) []any {
 	var ls []any
@@ -134,6 +143,7 @@ var badPuts = []struct {
 	{name: "attribute name", body: with(map[string]any{"attributes": map[string]any{"Tier": "gold"}}), field: "attributes.Tier"},
 	{name: "attribute value too long", body: with(map[string]any{"attributes": map[string]any{"a": strings.Repeat("x", accounts.MaxAttributeValue+1)}}), field: "attributes.a"},
 	{name: "too many attributes", body: with(map[string]any{"attributes": manyAttributes(accounts.MaxAttributes + 1)}), field: "attributes"},
+	{name: "attributes over 32 KiB", body: with(map[string]any{"attributes": longAttributes(40, 1000)}), field: "attributes"},
 	{name: "too many links", body: with(map[string]any{"linked": manyLinks(accounts.MaxLinked + 1)}), field: "linked"},
 	{name: "link service", body: with(map[string]any{"linked": []any{map[string]any{"service": "", "account": "g"}}}), field: "linked[0].service"},
 	{name: "link account", body: with(map[string]any{"linked": []any{map[string]any{"service": "game", "account": "g 1"}}}), field: "linked[0].account"},

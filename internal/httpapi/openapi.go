@@ -40,7 +40,7 @@ func (s *server) openAPI() map[string]any {
 		for _, q := range rt.Query {
 			params = append(params, map[string]any{"name": q.Name, "in": "query", "description": q.Description, "schema": map[string]any{"type": q.Type}})
 		}
-		if rt.write != nil {
+		if rt.write != nil || rt.stream != nil {
 			params = append(params, map[string]any{"name": "Idempotency-Key", "in": "header",
 				"description": "a retry with the same key and body returns the first answer and changes nothing",
 				"schema":      map[string]any{"type": "string", "maxLength": 255}})

@@ -17,11 +17,12 @@ type route struct {
 	Request any     // a value of the request body's type, for the OpenAPI document
 	Reply   any     // a value of the success body's type, for the OpenAPI document
 	Status  int     // the success status (200 when zero)
-	MaxBody int64   // request body limit for writes (maxJSONBody when zero)
+	MaxBody int64   // request body limit (maxJSONBody when zero)
 
 	// Exactly one of these serves the route.
 	handle handler
 	write  writeHandler
+	stream streamHandler
 	raw    http.HandlerFunc
 }
 
@@ -68,8 +69,8 @@ func (s *server) routes() []route {
 		{Method: "DELETE", Path: "/v1/me/token", Roles: endUser, Summary: "Ends the token this request is made with.",
 			Reply: tokenEnded{}, write: s.endMyToken},
 		{Method: "POST", Path: "/v1/accounts:import", Roles: accountsW, MaxBody: maxImportBody,
-			Summary: "Creates or replaces up to 100,000 accounts given as NDJSON, all or nothing.",
-			Request: importLine{}, Reply: importReply{}, write: s.importAccounts},
+			Summary: "Creates or replaces up to 100,000 accounts given as NDJSON (a line of at most 64 KiB), all or nothing.",
+			Request: importLine{}, Reply: importReply{}, stream: s.importAccounts},
 
 		{Method: "GET", Path: "/v1/audit/verifier-key", Public: true,
 			Summary: "The note verifier key (name+hash+key) that checks the audit log's checkpoints; text/plain.", raw: s.auditVerifierKey},
@@ -104,7 +105,7 @@ func (s *server) routes() []route {
 		{Method: "GET", Path: "/v1/webhooks/{name}/deliveries", Roles: []principal.Role{principal.Admin}, Summary: "Lists a webhook's delivery attempts, newest first, a page at a time.",
 			Query: pageParams, Reply: deliveryPage{}, handle: s.listDeliveries},
 		{Method: "POST", Path: "/v1/check", Roles: checkers, Summary: "Decides whether accounts may use capabilities: one check, or a batch of up to 10,000 answered in order.",
-			Request: checkBody{}, Reply: checkResult{}, raw: s.check},
+			Request: checkBody{}, Reply: checkResult{}, MaxBody: maxCheckBody, raw: s.check},
 		{Method: "POST", Path: "/v1/bulk-actions", Roles: bulkW,
 			Summary: "Creates a draft bulk action: CEL criteria over `account`, named screens that spare, the sanction, the authority.",
 			Request: bulkBody{}, Reply: bulkReply{}, Status: http.StatusCreated, write: s.createBulk},

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"regexp"
@@ -37,6 +38,13 @@ type Deps struct {
 	Ready    func(context.Context) error // reports whether the database answers and takes writes
 	Logger   *slog.Logger
 	Version  string
+
+	// Request bodies (see body.go): each may take BodyTime plus a second per BodyRate
+	// bytes of its route's limit to arrive (10 s and 1 MiB/s when zero), and at most
+	// LargeBodies bodies over 1 MiB are read at once (4 when zero).
+	BodyTime    time.Duration
+	BodyRate    int64
+	LargeBodies int
 }
 
 // server holds the dependencies the handlers share.
@@ -45,6 +53,7 @@ type server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	registry *prometheus.Registry
+	bodies   *bodyLimits
 }
 
 // Handler is the API's HTTP handler: every route of the route table, and problem details
@@ -65,7 +74,7 @@ func NewHandler(d Deps) *Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{Deps: d, registry: prometheus.NewRegistry()}
+	s := &server{Deps: d, registry: prometheus.NewRegistry(), bodies: newBodyLimits(d)}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "steward_http_requests_total", Help: "HTTP requests by route and status.",
 	}, []string{"route", "status"})
@@ -73,7 +82,7 @@ func NewHandler(d Deps) *Handler {
 		Name: "steward_http_request_duration_seconds", Help: "HTTP request latency by route.",
 		Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 10},
 	}, []string{"route"})
-	s.registry.MustRegister(s.requests, s.duration,
+	s.registry.MustRegister(s.requests, s.duration, s.bodies.gauge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
@@ -113,7 +122,14 @@ type handler func(r *http.Request) (status int, body any, err error)
 
 // writeHandler is a write route's work, split so the request body is decoded and checked
 // before the write transaction starts; apply runs inside it.
-type writeHandler func(r *http.Request, body []byte) (apply func(ctx context.Context) (status int, resp any, err error), err error)
+type writeHandler func(r *http.Request, body []byte) (apply applyFunc, err error)
+
+// applyFunc is a write's change, run inside its transaction.
+type applyFunc = func(ctx context.Context) (status int, resp any, err error)
+
+// streamHandler is a writeHandler for a body too large to hold (an import's): it reads
+// body to its end as it arrives, and close releases whatever it kept meanwhile.
+type streamHandler func(r *http.Request, body io.Reader) (apply applyFunc, close func(), err error)
 
 var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
 
@@ -139,8 +155,9 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// wrap gives a route everything routes share: request ID, recovery, authentication and
-// role check, metrics and the log line.
+// wrap gives a route everything routes share: request ID, recovery, the limits on its
+// body, authentication and role check (before any of the body is read), metrics and the
+// log line.
 func (s *server) wrap(rt route) http.Handler {
 	label := rt.Method + " " + rt.Path
 	if rt.Method == "" {
@@ -183,6 +200,11 @@ func (s *server) wrap(rt route) http.Handler {
 			s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request", attrs...)
 		}()
 
+		body := s.bodies.openBody(rw, r, rt.maxBody())
+		defer body.release()
+		if rt.Method == "" {
+			body.refuse() // an unknown route reads no body: answer without waiting for it
+		}
 		ctx := r.Context()
 		if !rt.Public {
 			var err error
@@ -191,6 +213,7 @@ func (s *server) wrap(rt route) http.Handler {
 			}
 			if err != nil {
 				who = principal.Principal{}
+				body.refuse()
 				problem.Write(w, problem.For(err, reqID, s.Logger))
 				return
 			}
@@ -199,11 +222,15 @@ func (s *server) wrap(rt route) http.Handler {
 				ctx = audit.WithClientRequestID(ctx, clientID)
 			}
 		}
+		if err := body.admit(r.ContentLength, rt.maxBody()); err != nil {
+			problem.Write(w, problem.For(err, reqID, s.Logger))
+			return
+		}
 		r = r.WithContext(ctx)
 		switch {
 		case rt.raw != nil:
 			rt.raw(w, r)
-		case rt.write != nil:
+		case rt.write != nil, rt.stream != nil:
 			s.serveWrite(w, r, rt, who, reqID)
 		default:
 			status, body, err := rt.handle(r)
@@ -228,18 +255,32 @@ func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, wh
 		fail(errs.Field("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))
 		return
 	}
-	body, err := readBody(r, rt.maxBody())
+	// The request's hash is taken as its body is read.
+	h := sha256.New()
+	h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
+	body := io.TeeReader(&capped{r: r.Body, left: rt.maxBody(), limit: rt.maxBody()}, h)
+	ctx := r.Context()
+	if idemKey != "" {
+		switch prev, err := s.Stores.Idempotency.Lookup(ctx, who.Credential, idemKey); {
+		case err == nil: // a replay needs only the body's hash
+			if _, err := io.Copy(io.Discard, body); err != nil {
+				fail(bodyError(err))
+				return
+			}
+			s.replay(w, prev, h.Sum(nil), idemKey, fail)
+			return
+		case errs.CodeOf(err) != errs.NotFound:
+			fail(err)
+			return
+		}
+	}
+	apply, done, err := prepareWrite(r, rt, body)
+	defer done()
 	if err != nil {
 		fail(err)
 		return
 	}
-	ctx := r.Context()
 	if idemKey == "" {
-		apply, err := rt.write(r, body)
-		if err != nil {
-			fail(err)
-			return
-		}
 		status, resp, err := apply(ctx)
 		if err != nil {
 			fail(err)
@@ -249,23 +290,7 @@ func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, wh
 		return
 	}
 
-	h := sha256.New()
-	h.Write([]byte(r.Method + " " + r.URL.RequestURI() + "\n"))
-	h.Write(body)
 	sum := h.Sum(nil)
-	switch prev, err := s.Stores.Idempotency.Lookup(ctx, who.Credential, idemKey); {
-	case err == nil:
-		s.replay(w, prev, sum, idemKey, fail)
-		return
-	case errs.CodeOf(err) != errs.NotFound:
-		fail(err)
-		return
-	}
-	apply, err := rt.write(r, body)
-	if err != nil {
-		fail(err)
-		return
-	}
 	var rec, prev *idempotency.Record
 	err = s.Stores.Tx.Write(ctx, func(ctx context.Context) (err error) {
 		// Another request with this key may have committed since the lookup above.
@@ -299,6 +324,19 @@ func (s *server) serveWrite(w http.ResponseWriter, r *http.Request, rt route, wh
 	default:
 		writeBody(w, rec.Status, "application/json", rec.Body)
 	}
+}
+
+// prepareWrite reads and checks a write's body, all of it, and returns its change.
+func prepareWrite(r *http.Request, rt route, body io.Reader) (apply applyFunc, done func(), err error) {
+	if rt.stream != nil {
+		return rt.stream(r, body)
+	}
+	b, err := io.ReadAll(body)
+	if err != nil {
+		return nil, func() {}, bodyError(err)
+	}
+	apply, err = rt.write(r, b)
+	return apply, func() {}, err
 }
 
 func (s *server) replay(w http.ResponseWriter, prev *idempotency.Record, sum []byte, idemKey string, fail func(error)) {

@@ -21,6 +21,8 @@ var Statuses = map[errs.Code]int{
 	errs.Forbidden:    http.StatusForbidden,
 	errs.Mismatch:     http.StatusUnprocessableEntity,
 	errs.TooLarge:     http.StatusRequestEntityTooLarge,
+	errs.TooMany:      http.StatusTooManyRequests,
+	errs.Timeout:      http.StatusRequestTimeout,
 	errs.Unavailable:  http.StatusServiceUnavailable,
 	errs.StorageFull:  http.StatusServiceUnavailable,
 	errs.Internal:     http.StatusInternalServerError,
