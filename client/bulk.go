@@ -17,6 +17,7 @@ type BulkProgress struct {
 	Reverted    int  `json:"reverted"`
 	CanaryCount int  `json:"canary_count"`
 	CanaryDone  bool `json:"canary_done"`
+	EvalErrors  int  `json:"eval_errors"` // accounts left unsanctioned because an expression failed on them
 }
 
 // BulkAction is a bulk action as the API shows it. Criteria, screens, sanction and
@@ -33,6 +34,11 @@ type BulkAction struct {
 	CanaryPercent float64         `json:"canary_percent"`
 	Progress      BulkProgress    `json:"progress"`
 	RevertReason  string          `json:"revert_reason,omitempty"`
+	// Error says why the runner paused the action itself (an expression failed).
+	Error string `json:"error,omitempty"`
+	// LastDryRun is the last dry run of a draft, in short, as the server sent it.
+	LastDryRun      json.RawMessage `json:"last_dry_run,omitempty"`
+	AllowEvalErrors bool            `json:"allow_eval_errors,omitempty"`
 	Rate          float64         `json:"rate"`        // targets (accounts while preparing) per second in the current phase
 	ETASeconds    float64         `json:"eta_seconds"` // estimated seconds left
 	CreatedAt     time.Time       `json:"created_at"`
@@ -53,8 +59,10 @@ type BulkDryRun struct {
 	Action string `json:"action"`
 	BulkCounts
 	SparedBy   map[string]int         `json:"spared_by"`
-	EvalErrors int                    `json:"eval_errors"`
-	ByRegion   map[string]*BulkCounts `json:"by_region"`
+	EvalErrors int                    `json:"eval_errors"` // accounts on which an expression failed: neither matched nor spared
+	// FirstEvalError is the first such failure (account, expr, message), as the server sent it.
+	FirstEvalError json.RawMessage        `json:"first_eval_error,omitempty"`
+	ByRegion       map[string]*BulkCounts `json:"by_region"`
 	ByVerified map[string]*BulkCounts `json:"by_verified"`
 	ByAge      map[string]*BulkCounts `json:"by_age"`
 	Samples    json.RawMessage        `json:"samples"`
@@ -120,10 +128,17 @@ func (c *Client) bulkChange(ctx context.Context, id, verb string, body any, idem
 	return &out, err
 }
 
-// ExecuteBulkAction starts executing a draft; canaryPercent nil means the server's
-// default (1%).
-func (c *Client) ExecuteBulkAction(ctx context.Context, id string, canaryPercent *float64, idempotencyKey string) (*BulkAction, error) {
-	return c.bulkChange(ctx, id, "execute", map[string]*float64{"canary_percent": canaryPercent}, idempotencyKey)
+// BulkExecute is how to execute a draft.
+type BulkExecute struct {
+	CanaryPercent *float64 `json:"canary_percent,omitempty"` // nil: the server's default (1%)
+	// AllowEvalErrors executes although the dry run found accounts on which an
+	// expression fails; they are left unsanctioned.
+	AllowEvalErrors bool `json:"allow_eval_errors,omitempty"`
+}
+
+// ExecuteBulkAction starts executing a draft.
+func (c *Client) ExecuteBulkAction(ctx context.Context, id string, opts BulkExecute, idempotencyKey string) (*BulkAction, error) {
+	return c.bulkChange(ctx, id, "execute", opts, idempotencyKey)
 }
 
 // PauseBulkAction pauses an action after its current batch.

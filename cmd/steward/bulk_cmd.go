@@ -29,6 +29,7 @@ func (e *env) bulkCmd() *cobra.Command {
 		return c
 	}
 	var canary float64
+	var allowEvalErrors bool
 	var wait bool
 	var reason, idem string
 
@@ -81,13 +82,14 @@ func (e *env) bulkCmd() *cobra.Command {
 	execute := withClient(&cobra.Command{Use: "execute ID", Short: "Start executing a draft: the canary share first, then it waits for resume", Args: cobra.ExactArgs(1)},
 		func(ctx context.Context, c *client.Client, args []string) error {
 			key := writeKey(idem)
-			a, err := c.ExecuteBulkAction(ctx, args[0], &canary, key)
+			a, err := c.ExecuteBulkAction(ctx, args[0], client.BulkExecute{CanaryPercent: &canary, AllowEvalErrors: allowEvalErrors}, key)
 			if err != nil {
 				return retryHint(err, key)
 			}
 			return e.follow(ctx, c, a, wait)
 		})
 	execute.Flags().Float64Var(&canary, "canary", 1, "percent of targets sanctioned before the action waits for resume (0 for none)")
+	execute.Flags().BoolVar(&allowEvalErrors, "allow-eval-errors", false, "execute although the dry run found accounts on which an expression fails (they are left unsanctioned)")
 	pause := withClient(&cobra.Command{Use: "pause ID", Short: "Pause an action after its current batch", Args: cobra.ExactArgs(1)},
 		func(ctx context.Context, c *client.Client, args []string) error {
 			key := writeKey(idem)

@@ -41,7 +41,7 @@ func TestBulkSurvivesSIGKILL(t *testing.T) {
 				t.Fatal(err)
 			}
 			zero := 0.0
-			if _, err := c.ExecuteBulkAction(ctx, a.ID, &zero, ""); err != nil {
+			if _, err := c.ExecuteBulkAction(ctx, a.ID, client.BulkExecute{CanaryPercent: &zero}, ""); err != nil {
 				t.Fatal(err)
 			}
 			for {

@@ -84,6 +84,26 @@ func TestBulkCommandLine(t *testing.T) {
 			t.Fatalf("target line %d: %s (%v)", i, line, err)
 		}
 	}
+
+	// A screen that fails on accounts lacking its attribute: the dry run shows the
+	// failures, execute is refused, and --allow-eval-errors leaves those accounts alone.
+	careless := filepath.Join(dir, "careless.json")
+	if err := os.WriteFile(careless, []byte(strings.Replace(sweepJSON, `has(account.attributes.trip_purpose) && `, "", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := cli("create", careless)
+	out = steward(t, "bulk", "dry-run", c.ID, "--url", p.url, "--key", key)
+	var cd client.BulkDryRun
+	if err := json.Unmarshal([]byte(out), &cd); err != nil || cd.EvalErrors == 0 || len(cd.FirstEvalError) == 0 {
+		t.Fatalf("dry run of a failing screen: %v %s; want its eval errors and the first one", err, out)
+	}
+	if _, err := stewardErr(t, "bulk", "execute", c.ID, "--url", p.url, "--key", key); err == nil || !strings.Contains(err.Error(), "409") {
+		t.Fatalf("execute after a dry run with errors: %v; want a 409", err)
+	}
+	if c = cli("execute", c.ID, "--canary", "0", "--allow-eval-errors"); c.State != "done" || !c.AllowEvalErrors || c.Progress.EvalErrors != cd.EvalErrors {
+		t.Fatalf("execute --allow-eval-errors: %s %+v, want done with %d left alone", c.State, c.Progress, cd.EvalErrors)
+	}
+
 	p.shutdown(t)
 	p = serve(t, db...)
 	if a = cli("status", a.ID); a.State != "reverted" {
