@@ -23,23 +23,32 @@ import (
 func (e *env) serveCmd() *cobra.Command {
 	var f dbFlags
 	var addr string
+	var grace time.Duration
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
-		Args:  cobra.NoArgs,
+		Long: `Serve the API and run the workers (audit sequencer, sanction feed, webhook delivery,
+bulk runner) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
+a request still running after it (a long dry run, say) is cancelled, and can be made again.
+The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return e.serve(cmd.Context(), f, addr)
+			if grace <= 0 {
+				return errs.Field("grace", "must be a positive duration such as 30s or 5m")
+			}
+			return e.serve(cmd.Context(), f, addr, grace)
 		},
 	}
 	e.addDBFlags(cmd, &f)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
+	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long requests in flight may finish after SIGINT or SIGTERM")
 	return cmd
 }
 
 // serve runs the API and the workers until ctx ends (or a worker fails), then lets
-// requests in flight finish (up to 30 s), stops the workers (the bulk batch in flight
+// requests in flight finish (up to grace), stops the workers (the bulk batch in flight
 // commits, the sequencer signs a last checkpoint) and closes the database.
-func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
+func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Duration) error {
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	key, err := e.auditKey(f, log)
 	if err != nil {
@@ -76,7 +85,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 
 	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
 	fmt.Fprintf(e.stdout, "steward listening on http://%s\n", ln.Addr())
-	if err := serveUntil(ctx, srv, ln, a.Workers(), log); err != nil {
+	if err := serveUntil(ctx, srv, ln, a.Workers(), grace, log); err != nil {
 		return err
 	}
 	log.Info("stopped")
@@ -84,9 +93,9 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string) error {
 }
 
 // serveUntil serves srv on ln and runs the workers under one group until ctx ends or a
-// worker fails; then it lets the requests in flight finish (up to 30 s) before it stops
+// worker fails; then it lets the requests in flight finish (up to grace) before it stops
 // the workers, and waits for them. It returns the first failure.
-func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, workers map[string]app.Worker, log *slog.Logger) error {
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, workers map[string]app.Worker, grace time.Duration, log *slog.Logger) error {
 	// The workers outlive ctx: they stop once the requests in flight have finished.
 	wctx, stopWorkers := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopWorkers()
@@ -100,6 +109,10 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, workers 
 			return nil
 		})
 	}
+	// Requests run under base, which ends once the grace is over.
+	base, cancelRequests := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelRequests()
+	srv.BaseContext = func(net.Listener) context.Context { return base }
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -110,9 +123,14 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, workers 
 	case <-gctx.Done(): // a worker failed
 	}
 	log.Info("shutting down: finishing requests in flight")
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	err := srv.Shutdown(sctx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		log.Warn("requests still running after the grace are cancelled", "grace", grace.String())
+		cancelRequests()
+		err = srv.Close()
+	}
 	if err != nil {
 		err = fmt.Errorf("shutdown: %w", err)
 	} else if err = <-errc; errors.Is(err, http.ErrServerClosed) {

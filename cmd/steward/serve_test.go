@@ -53,7 +53,7 @@ func TestServeStopsWhenAWorkerFails(t *testing.T) {
 	srv := &http.Server{Handler: http.NotFoundHandler()}
 	done := make(chan error, 1)
 	go func() {
-		done <- serveUntil(context.Background(), srv, listen(t), map[string]app.Worker{"failing": failing, "other": other}, slog.New(slog.DiscardHandler))
+		done <- serveUntil(context.Background(), srv, listen(t), map[string]app.Worker{"failing": failing, "other": other}, time.Minute, slog.New(slog.DiscardHandler))
 	}()
 	failing.fail <- errors.New("disk on fire")
 	select {
@@ -82,7 +82,7 @@ func TestServeStopsWorkersAfterRequests(t *testing.T) {
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveUntil(ctx, srv, ln, map[string]app.Worker{"w": w}, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- serveUntil(ctx, srv, ln, map[string]app.Worker{"w": w}, time.Minute, slog.New(slog.DiscardHandler)) }()
 	answered := make(chan error, 1)
 	go func() {
 		resp, err := http.Get("http://" + ln.Addr().String())
@@ -121,5 +121,40 @@ func TestTopMuxRefusesDotSegments(t *testing.T) {
 		if w.Code != http.StatusBadRequest || w.Header().Get("Content-Type") != "application/problem+json" {
 			t.Errorf("%s: %d %s, want 400 problem details", path, w.Code, w.Header().Get("Content-Type"))
 		}
+	}
+}
+
+// A request still running when the grace is over (a long dry run, say) is cancelled:
+// its context ends, and serve stops rather than wait for it.
+func TestServeCancelsRequestsAfterTheGrace(t *testing.T) {
+	started, cancelled := make(chan struct{}), make(chan struct{})
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done() // works until told to stop, as an evaluation does
+		close(cancelled)
+	})}
+	ln := listen(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveUntil(ctx, srv, ln, nil, 50*time.Millisecond, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		if resp, err := http.Get("http://" + ln.Addr().String()); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-started
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("serve: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve still waits for a request after its grace")
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request's context did not end after the grace")
 	}
 }
