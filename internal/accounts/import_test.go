@@ -26,8 +26,9 @@ func account(i int, region string) *accounts.Account {
 // all the same: every account as given, once, with its audit entry; or, with one bad
 // account among those spooled, nothing.
 func TestImportSpools(t *testing.T) {
-	const n = 1234                             // three chunks
-	for _, memory := range []int{0, 400_000} { // all spooled; one chunk held, the rest spooled
+	const n = 1234 // three chunks
+	// All spooled; or one chunk held, the rest spooled.
+	for _, memory := range []int{0, 400_000} {
 		t.Run(fmt.Sprintf("memory=%d", memory), func(t *testing.T) {
 			storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 				a := storetest.NewApp(t, db, app.Config{})
