@@ -39,10 +39,10 @@ type BulkAction struct {
 	// LastDryRun is the last dry run of a draft, in short, as the server sent it.
 	LastDryRun      json.RawMessage `json:"last_dry_run,omitempty"`
 	AllowEvalErrors bool            `json:"allow_eval_errors,omitempty"`
-	Rate          float64         `json:"rate"`        // targets (accounts while preparing) per second in the current phase
-	ETASeconds    float64         `json:"eta_seconds"` // estimated seconds left
-	CreatedAt     time.Time       `json:"created_at"`
-	UpdatedAt     time.Time       `json:"updated_at"`
+	Rate            float64         `json:"rate"`        // targets (accounts while preparing) per second in the current phase
+	ETASeconds      float64         `json:"eta_seconds"` // estimated seconds left
+	CreatedAt       time.Time       `json:"created_at"`
+	UpdatedAt       time.Time       `json:"updated_at"`
 }
 
 // BulkCounts is how one group of accounts fares in a dry run.
@@ -58,15 +58,15 @@ type BulkCounts struct {
 type BulkDryRun struct {
 	Action string `json:"action"`
 	BulkCounts
-	SparedBy   map[string]int         `json:"spared_by"`
-	EvalErrors int                    `json:"eval_errors"` // accounts on which an expression failed: neither matched nor spared
+	SparedBy   map[string]int `json:"spared_by"`
+	EvalErrors int            `json:"eval_errors"` // accounts on which an expression failed: neither matched nor spared
 	// FirstEvalError is the first such failure (account, expr, message), as the server sent it.
 	FirstEvalError json.RawMessage        `json:"first_eval_error,omitempty"`
 	ByRegion       map[string]*BulkCounts `json:"by_region"`
-	ByVerified map[string]*BulkCounts `json:"by_verified"`
-	ByAge      map[string]*BulkCounts `json:"by_age"`
-	Samples    json.RawMessage        `json:"samples"`
-	Seconds    float64                `json:"seconds"`
+	ByVerified     map[string]*BulkCounts `json:"by_verified"`
+	ByAge          map[string]*BulkCounts `json:"by_age"`
+	Samples        json.RawMessage        `json:"samples"`
+	Seconds        float64                `json:"seconds"`
 }
 
 // CreateBulkAction creates a draft from a JSON request body as POST /v1/bulk-actions
