@@ -82,7 +82,9 @@ func TestServeStopsWorkersAfterRequests(t *testing.T) {
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveUntil(ctx, srv, ln, map[string]app.Worker{"w": w}, time.Minute, slog.New(slog.DiscardHandler)) }()
+	go func() {
+		done <- serveUntil(ctx, srv, ln, map[string]app.Worker{"w": w}, time.Minute, slog.New(slog.DiscardHandler))
+	}()
 	answered := make(chan error, 1)
 	go func() {
 		resp, err := http.Get("http://" + ln.Addr().String())
