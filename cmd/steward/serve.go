@@ -17,6 +17,7 @@ import (
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/httpapi"
+	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/problem"
 )
 
@@ -24,6 +25,7 @@ func (e *env) serveCmd() *cobra.Command {
 	var f dbFlags
 	var addr string
 	var grace time.Duration
+	var reach notify.Reach
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
@@ -36,26 +38,27 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 			if grace <= 0 {
 				return errs.Field("grace", "must be a positive duration such as 30s or 5m")
 			}
-			return e.serve(cmd.Context(), f, addr, grace)
+			return e.serve(cmd.Context(), f, addr, grace, reach)
 		},
 	}
 	e.addDBFlags(cmd, &f)
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long requests in flight may finish after SIGINT or SIGTERM")
+	cmd.Flags().BoolVar(&reach.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, link-local, private and unspecified addresses")
 	return cmd
 }
 
 // serve runs the API and the workers until ctx ends (or a worker fails), then lets
 // requests in flight finish (up to grace), stops the workers (the bulk batch in flight
 // commits, the sequencer signs a last checkpoint) and closes the database.
-func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Duration) error {
+func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Duration, reach notify.Reach) error {
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	key, err := e.auditKey(f, log)
 	if err != nil {
 		return err
 	}
 	var inFlight atomic.Int64 // API requests being served
-	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, Bulk: bulk.Config{
+	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, Webhooks: reach, Bulk: bulk.Config{
 		// While the API serves requests the bulk runner works 40% of the time, and flat
 		// out otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
 		// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;

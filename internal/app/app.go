@@ -53,6 +53,8 @@ type Config struct {
 	AuditKey *audit.Key
 	// Bulk tunes the bulk runner; its Logger defaults to Logger.
 	Bulk bulk.Config
+	// Webhooks says which addresses webhooks may reach (serve --webhook-allow-private).
+	Webhooks notify.Reach
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -93,9 +95,9 @@ func New(st Stores, cfg Config) (*App, error) {
 		Accounts:   accounts.NewService(st.Accounts, st.Tx, rec),
 		Index:      ix,
 		Notices:    notify.NewNotifier(st.Notices, st.Webhooks, st.Accounts, cfg.Locale),
-		Webhooks:   notify.NewWebhooks(st.Webhooks, st.Tx, rec),
+		Webhooks:   notify.NewWebhooks(st.Webhooks, st.Tx, rec, cfg.Webhooks),
 		Follower:   enforce.NewFollower(st.Sanctions, ix, log),
-		Dispatcher: notify.NewDispatcher(st.Webhooks, st.Tx, log),
+		Dispatcher: notify.NewDispatcher(st.Webhooks, st.Tx, cfg.Webhooks, log),
 	}
 	a.Enforce = enforce.NewService(st.Sanctions, st.Accounts, st.Tx, rec, ix, enforce.Config{Announcer: a.Notices})
 	if cfg.AuditKey != nil {

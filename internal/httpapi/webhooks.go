@@ -16,6 +16,12 @@ type webhookBody struct {
 
 type webhookReply = notify.Webhook
 
+// webhookList is the reply of GET /v1/webhooks: every webhook, in name order, without
+// their secrets.
+type webhookList struct {
+	Webhooks []*notify.Webhook `json:"webhooks"`
+}
+
 type deliveryPage struct {
 	Deliveries []*notify.Delivery `json:"deliveries"`
 	Next       string             `json:"next,omitempty"` // cursor of the next page; absent on the last
@@ -27,6 +33,10 @@ func (s *server) putWebhook(r *http.Request, body []byte) (func(context.Context)
 		return nil, err
 	}
 	w := &notify.Webhook{Name: r.PathValue("name"), URL: b.URL, Secret: b.Secret, Events: b.Events}
+	// Resolving the URL's host may take a while: not inside the write transaction.
+	if err := s.Webhooks.Check(r.Context(), w); err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) (int, any, error) {
 		created, err := s.Webhooks.Put(ctx, w)
 		if created {
@@ -48,4 +58,20 @@ func (s *server) listDeliveries(r *http.Request) (int, any, error) {
 	var p deliveryPage
 	p.Deliveries, p.Next = page(list, limit, func(d *notify.Delivery) string { return d.ID })
 	return http.StatusOK, p, nil
+}
+
+func (s *server) listWebhooks(r *http.Request) (int, any, error) {
+	list, err := s.Webhooks.List(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, webhookList{Webhooks: append([]*notify.Webhook{}, list...)}, nil
+}
+
+func (s *server) deleteWebhook(r *http.Request, _ []byte) (func(context.Context) (int, any, error), error) {
+	name := r.PathValue("name")
+	return func(ctx context.Context) (int, any, error) {
+		w, err := s.Webhooks.Delete(ctx, name)
+		return http.StatusOK, w, err
+	}, nil
 }

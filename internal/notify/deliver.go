@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -61,26 +62,33 @@ const downAfter = 3
 // pageSize is how many events a worker reads at a time.
 const pageSize = 100
 
-// NewDispatcher returns a dispatcher over store with the defaults: retries from one
+// NewDispatcher returns a dispatcher over store, connecting only to addresses reach
+// allows (a refused address is a failed attempt), with the defaults: retries from one
 // second, doubling up to ten minutes, for a day.
-func NewDispatcher(store WebhookStore, tx txn.Runner, log *slog.Logger) *Dispatcher {
+func NewDispatcher(store WebhookStore, tx txn.Runner, reach Reach, log *slog.Logger) *Dispatcher {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Dispatcher{
 		store: store, tx: tx, log: log, owner: uuid.Must(uuid.NewV7()).String(), now: time.Now,
-		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: noRedirects},
+		client: &http.Client{Timeout: 10 * time.Second, CheckRedirect: noRedirects, Transport: reach.transport()},
 		Poll:   time.Second, Backoff: time.Second, MaxBackoff: 10 * time.Minute, GiveUp: 24 * time.Hour,
 		Source: "steward",
 	}
 }
 
 // Run starts a worker for every webhook, and for new ones as they appear, until ctx
-// ends, and then returns nil once they have stopped.
+// ends, and then returns nil once they have stopped. The worker of a webhook deleted
+// (or deleted and made again) is stopped, within Poll.
 func (d *Dispatcher) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	defer wg.Wait()
-	running := map[string]bool{}
+	type running struct {
+		created time.Time // which webhook of the name it delivers
+		stop    context.CancelFunc
+		done    chan struct{}
+	}
+	workers := map[string]*running{}
 	tick := time.NewTicker(d.Poll)
 	defer tick.Stop()
 	for {
@@ -88,11 +96,27 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 		if err != nil && ctx.Err() == nil {
 			d.log.Warn("webhooks: listing failed", "err", err)
 		}
+		listed := map[string]time.Time{}
 		for _, w := range hooks {
-			if !running[w.Name] {
-				running[w.Name] = true
+			listed[w.Name] = w.CreatedAt
+		}
+		for name, r := range workers {
+			if created, ok := listed[name]; err == nil && (!ok || !created.Equal(r.created)) {
+				r.stop()
+			}
+			select {
+			case <-r.done: // the next webhook of the name, if any, gets a worker of its own
+				delete(workers, name)
+			default:
+			}
+		}
+		for _, w := range hooks {
+			if workers[w.Name] == nil {
+				wctx, stop := context.WithCancel(ctx)
+				r := &running{created: w.CreatedAt, stop: stop, done: make(chan struct{})}
+				workers[w.Name] = r
 				wg.Add(1)
-				go func() { defer wg.Done(); d.work(ctx, w.Name) }()
+				go func() { defer wg.Done(); defer close(r.done); defer stop(); d.work(wctx, w) }()
 			}
 		}
 		select {
@@ -113,8 +137,10 @@ type worker struct {
 }
 
 // work delivers the events of one webhook while this process holds its lease, and hands
-// the lease over when ctx ends.
-func (d *Dispatcher) work(ctx context.Context, name string) {
+// the lease over when ctx ends. It returns when the webhook is gone, or replaced by
+// another of the same name.
+func (d *Dispatcher) work(ctx context.Context, of *Webhook) {
+	name := of.Name
 	w := &worker{Dispatcher: d}
 	var leased time.Time
 	mine := false // whether this process holds the lease
@@ -130,6 +156,9 @@ func (d *Dispatcher) work(ctx context.Context, name string) {
 	for ctx.Err() == nil {
 		if d.now().Sub(leased) > Lease/3 {
 			c, held, err := d.lease(ctx, name)
+			if errs.CodeOf(err) == errs.NotFound {
+				return
+			}
 			if mine = err == nil && held; !mine {
 				sleep(ctx, d.Poll)
 				continue
@@ -137,6 +166,9 @@ func (d *Dispatcher) work(ctx context.Context, name string) {
 			w.cursor, leased = c, d.now()
 		}
 		hook, err := d.store.GetWebhook(ctx, name)
+		if errs.CodeOf(err) == errs.NotFound || err == nil && !hook.CreatedAt.Equal(of.CreatedAt) {
+			return
+		}
 		if err != nil {
 			sleep(ctx, d.Poll)
 			continue

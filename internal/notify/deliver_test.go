@@ -17,6 +17,7 @@ import (
 	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/authority"
 	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
@@ -74,7 +75,7 @@ func atoi(s string) int64 {
 func TestWebhooksDeliverAfterFailures(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "rita", Role: principal.Reviewer})
-		a := storetest.NewApp(t, db, app.Config{})
+		a := storetest.NewApp(t, db, allowPrivate)
 		rc := &receiver{failures: 4, subjects: map[string]string{}}
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
@@ -245,7 +246,7 @@ func TestWebhookRedirectIsAFailedAttempt(t *testing.T) {
 		})
 		srv := httptest.NewServer(mux)
 		defer srv.Close()
-		a := storetest.NewApp(t, db, app.Config{})
+		a := storetest.NewApp(t, db, allowPrivate)
 		putHook(t, a, srv.URL)
 		enqueue(t, db, event("e1", "a1"))
 		defer run(t, a.Dispatcher)()
@@ -430,7 +431,7 @@ func TestWebhookFailingEventHoldsBackOnlyItsAccount(t *testing.T) {
 		rc := newFlaky(func(id string, had int) bool { return id == "a1-1" && had < n })
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		a := storetest.NewApp(t, db, app.Config{})
+		a := storetest.NewApp(t, db, allowPrivate)
 		putHook(t, a, srv.URL)
 		want := events("a1-1", "a2-1", "a3-1", "a1-2", "a2-2", "a3-2", "a1-3", "a2-3", "a3-3")
 		enqueue(t, db, want...)
@@ -464,7 +465,7 @@ func TestWebhookHeldEventsSurviveARestart(t *testing.T) {
 		rc := newFlaky(func(id string, _ int) bool { mu.Lock(); defer mu.Unlock(); return id == "a1-1" && down })
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		a := storetest.NewApp(t, db, app.Config{})
+		a := storetest.NewApp(t, db, allowPrivate)
 		putHook(t, a, srv.URL)
 		before, since := events("a1-1", "a2-1", "a1-2", "a3-1", "a2-2"), events("a1-3", "a2-3", "a3-2")
 		enqueue(t, db, before...)
@@ -479,7 +480,7 @@ func TestWebhookHeldEventsSurviveARestart(t *testing.T) {
 			return len(slices.DeleteFunc(hist, func(d *notify.Delivery) bool { return d.Outcome != notify.Delivered })) == 3
 		})
 		// The next process waits for the lease, which the first hands over as it stops.
-		next := run(t, notify.NewDispatcher(db.Webhooks(), a.Stores.Tx, nil))
+		next := run(t, notify.NewDispatcher(db.Webhooks(), a.Stores.Tx, allowPrivate.Webhooks, nil))
 		defer next()
 		stop()
 		enqueue(t, db, since...)
@@ -499,7 +500,7 @@ func TestWebhookGivesUpPerAccount(t *testing.T) {
 		rc := newFlaky(func(id string, had int) bool { return id == "a1-1" && had < 2 || id == "a1-2" || id == "a2-1" })
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		a := storetest.NewApp(t, db, app.Config{})
+		a := storetest.NewApp(t, db, allowPrivate)
 		putHook(t, a, srv.URL)
 		old := time.Now().Add(-2 * time.Hour)
 		es := events("a1-1", "a2-1", "a1-2", "a2-2", "a1-3")
@@ -528,7 +529,7 @@ func TestWebhookBacksOffFromADownReceiver(t *testing.T) {
 		rc := newFlaky(func(string, int) bool { return true })
 		srv := httptest.NewServer(rc)
 		defer srv.Close()
-		a := storetest.NewApp(t, db, app.Config{})
+		a := storetest.NewApp(t, db, allowPrivate)
 		putHook(t, a, srv.URL)
 		enqueue(t, db, events("a1-1", "a2-1", "a3-1", "a4-1", "a5-1", "a6-1")...)
 		stop := run(t, a.Dispatcher, time.Hour)
@@ -539,6 +540,88 @@ func TestWebhookBacksOffFromADownReceiver(t *testing.T) {
 		defer rc.mu.Unlock()
 		if len(rc.had) != 3 {
 			t.Fatalf("a down receiver was sent %d events, want 3: %v", len(rc.had), rc.had)
+		}
+	})
+}
+
+// A webhook whose host resolves to a loopback address by the time of delivery (one put
+// with --webhook-allow-private, or a name rebound since) is not reached by a dispatcher
+// without the flag: the dial is refused, a failed attempt recorded with the reason.
+func TestWebhookDeliveryRefusesPrivateAddresses(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		rc := newFlaky(func(string, int) bool { return false })
+		srv := httptest.NewServer(rc)
+		defer srv.Close()
+		putHook(t, storetest.NewApp(t, db, allowPrivate), strings.Replace(srv.URL, "127.0.0.1", "localhost", 1))
+		a := storetest.NewApp(t, db, app.Config{})
+		enqueue(t, db, event("e1", "a1"))
+		defer run(t, a.Dispatcher, time.Hour)()
+
+		hist := waitHistory(t, a, 1)
+		if d := hist[0]; d.Outcome != notify.Retrying || d.Status != 0 || !strings.Contains(d.Error, "127.0.0.1 is a loopback address") ||
+			!strings.Contains(d.Error, "--webhook-allow-private") {
+			t.Fatalf("attempt recorded as %+v, want a failed one saying the address is loopback", d)
+		}
+		if got := rc.acceptedIDs(); len(got) != 0 {
+			t.Fatalf("the receiver on loopback accepted %v", got)
+		}
+	})
+}
+
+// Deleting a webhook stops its deliveries and drops what it held back; its history
+// stays readable. A webhook made again under the name starts afresh: it gets the events
+// written after it, not those its predecessor held or had yet to send.
+func TestWebhookDeleteStopsDelivery(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "ada", Role: principal.Admin})
+		old := newFlaky(func(id string, _ int) bool { return id == "a1-1" })
+		oldSrv := httptest.NewServer(old)
+		defer oldSrv.Close()
+		a := storetest.NewApp(t, db, allowPrivate)
+		putHook(t, a, oldSrv.URL)
+		enqueue(t, db, events("a1-1", "a2-1")...)
+		defer run(t, a.Dispatcher, time.Hour)()
+		waitHistory(t, a, 2)
+		if n, err := db.Count(ctx, "webhook_held"); err != nil || n != 1 {
+			t.Fatalf("%d held events (%v), want a1-1's", n, err)
+		}
+
+		w, err := a.Webhooks.Delete(ctx, "platform")
+		if err != nil || w.Name != "platform" || w.URL != oldSrv.URL {
+			t.Fatalf("delete: %+v, %v", w, err)
+		}
+		if _, err := a.Webhooks.Delete(ctx, "platform"); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("deleting it again: %v, want not found", err)
+		}
+		if n, err := db.Count(ctx, "webhook_held"); err != nil || n != 0 {
+			t.Fatalf("%d held events after the delete (%v), want none", n, err)
+		}
+		if list, err := a.Webhooks.List(ctx); err != nil || len(list) != 0 {
+			t.Fatalf("after the delete the list holds %d webhooks (%v)", len(list), err)
+		}
+		if hist, err := a.Webhooks.Deliveries(ctx, "platform", "", 10); err != nil || len(hist) != 2 {
+			t.Fatalf("after the delete the history holds %d attempts (%v), want 2", len(hist), err)
+		}
+		rows, err := a.Stores.Audit.Pending(ctx, 100) // no sequencer runs: every entry
+		if err != nil || len(rows) == 0 || !strings.Contains(string(rows[len(rows)-1].Leaf), `"webhook.delete"`) ||
+			!strings.Contains(string(rows[len(rows)-1].Leaf), `"webhook:platform"`) {
+			t.Fatalf("the last audit entry is not the delete (%v)", err)
+		}
+
+		enqueue(t, db, events("a3-1")...) // no webhook wants it
+		next := newFlaky(func(string, int) bool { return false })
+		nextSrv := httptest.NewServer(next)
+		defer nextSrv.Close()
+		putHook(t, a, nextSrv.URL)
+		enqueue(t, db, events("a4-1")...)
+		waitFor(t, "the new webhook's event accepted", next.holds([]string{"a4-1"}, "a4-1", 1))
+		if got := next.acceptedIDs(); !slices.Equal(got, []string{"a4-1"}) {
+			t.Fatalf("the new webhook's receiver accepted %v, want [a4-1] alone", got)
+		}
+		// The new webhook's worker starts once the old one has stopped: nothing more
+		// can reach the old receiver.
+		if got := old.acceptedIDs(); !slices.Equal(got, []string{"a2-1"}) {
+			t.Fatalf("the deleted webhook's receiver accepted %v, want [a2-1] alone", got)
 		}
 	})
 }

@@ -42,6 +42,8 @@ type Webhook struct {
 	Events    []string  `json:"events"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	reachable string // the URL Webhooks.Check found the Reach allows
 }
 
 // Delivery outcomes.
@@ -94,12 +96,17 @@ type WebhookStore interface {
 	PutWebhook(ctx context.Context, w *Webhook) (created bool, err error)
 	// GetWebhook returns the webhook. Returns errs.NotFound when there is none.
 	GetWebhook(ctx context.Context, name string) (*Webhook, error)
-	// Webhooks returns every webhook.
+	// Webhooks returns every webhook, in name order.
 	Webhooks(ctx context.Context) ([]*Webhook, error)
+	// DeleteWebhook removes the webhook with its delivery state (cursor, lease, held
+	// events) and returns it as it was; its delivery history stays. Returns
+	// errs.NotFound when there is none.
+	DeleteWebhook(ctx context.Context, name string) (*Webhook, error)
 	// Lease makes owner the one process delivering the webhook until until, unless
 	// another owner holds it past now, and returns the webhook's cursor (the outbox seq
 	// up to which every event is delivered, given up, held or not subscribed to). held
 	// is false when another owner holds it. A lease until now hands the webhook over.
+	// Returns errs.NotFound when there is no such webhook.
 	Lease(ctx context.Context, name, owner string, now, until time.Time) (cursor int64, held bool, err error)
 	// Pending returns up to limit outbox events after seq, in order.
 	Pending(ctx context.Context, after int64, limit int) ([]*Event, error)
@@ -120,7 +127,8 @@ type WebhookStore interface {
 	// Holding returns which of accounts the webhook holds events of.
 	Holding(ctx context.Context, name string, accounts []string) (map[string]bool, error)
 	// Deliveries returns up to limit delivery attempts of the webhook, newest first,
-	// after the one with ID after (from the newest when empty).
+	// after the one with ID after (from the newest when empty), whether or not it still
+	// exists.
 	Deliveries(ctx context.Context, name, after string, limit int) ([]*Delivery, error)
 }
 
@@ -129,12 +137,14 @@ type Webhooks struct {
 	store WebhookStore
 	tx    txn.Runner
 	audit *audit.Recorder
+	reach Reach
 	now   func() time.Time
 }
 
-// NewWebhooks returns the webhook service over store.
-func NewWebhooks(store WebhookStore, tx txn.Runner, rec *audit.Recorder) *Webhooks {
-	return &Webhooks{store: store, tx: tx, audit: rec, now: time.Now}
+// NewWebhooks returns the webhook service over store, taking webhooks whose URLs reach
+// allows.
+func NewWebhooks(store WebhookStore, tx txn.Runner, rec *audit.Recorder, reach Reach) *Webhooks {
+	return &Webhooks{store: store, tx: tx, audit: rec, reach: reach, now: time.Now}
 }
 
 var webhookName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
@@ -142,12 +152,16 @@ var webhookName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
 // MinSecret is the shortest secret a webhook may have, in bytes.
 const MinSecret = 16
 
-func (w *Webhook) validate() error {
+func (w *Webhook) validate(ctx context.Context, reach Reach) error {
 	var fs errs.Fields
 	if !webhookName.MatchString(w.Name) {
 		fs.Add("name", "must be 1 to 64 lowercase letters, digits, _ . or -, starting with a letter")
 	}
-	if msg := checkURL(w.URL); msg != "" {
+	msg := checkURL(w.URL)
+	if msg == "" && w.reachable != w.URL {
+		msg = reach.checkHost(ctx, w.URL)
+	}
+	if msg != "" {
 		fs.Add("url", "%s", msg)
 	}
 	if len(w.Secret) < MinSecret || len(w.Secret) > 256 {
@@ -189,10 +203,22 @@ func checkURL(raw string) string {
 	return ""
 }
 
+// Check validates w as Put does, resolving its URL's host name if it has one: call it
+// before the write transaction that puts w, so that Put does not resolve it again
+// inside. Returns errs.Invalid naming the fields at fault.
+func (s *Webhooks) Check(ctx context.Context, w *Webhook) error {
+	w.reachable = ""
+	if err := w.validate(ctx, s.reach); err != nil {
+		return err
+	}
+	w.reachable = w.URL
+	return nil
+}
+
 // Put validates and creates or replaces a webhook. Returns errs.Invalid naming the
-// fields at fault.
+// fields at fault, among them a URL whose host the service's Reach refuses.
 func (s *Webhooks) Put(ctx context.Context, w *Webhook) (created bool, err error) {
-	if err := w.validate(); err != nil {
+	if err := w.validate(ctx, s.reach); err != nil {
 		return false, err
 	}
 	w.Events = slices.Compact(slices.Sorted(slices.Values(w.Events)))
@@ -205,22 +231,50 @@ func (s *Webhooks) Put(ctx context.Context, w *Webhook) (created bool, err error
 		if created, err = s.store.PutWebhook(ctx, w); err != nil {
 			return err
 		}
-		// The secret is not in the record (nor its digest): only that it was set.
-		return s.audit.Record(ctx, audit.Change{Action: "webhook.put", Subject: "webhook:" + w.Name,
-			Value: struct {
-				Name   string   `json:"name"`
-				URL    string   `json:"url"`
-				Events []string `json:"events"`
-			}{w.Name, w.URL, w.Events}})
+		return s.audit.Record(ctx, w.change("webhook.put"))
 	})
 	return created, err
 }
 
-// Deliveries returns a page of the webhook's delivery history, newest first. Returns
-// errs.NotFound for an unknown webhook.
+// change is the audit change of action on w. The secret is not in the record (nor its
+// digest): only that it was set.
+func (w *Webhook) change(action string) audit.Change {
+	return audit.Change{Action: action, Subject: "webhook:" + w.Name, Value: struct {
+		Name   string   `json:"name"`
+		URL    string   `json:"url"`
+		Events []string `json:"events"`
+	}{w.Name, w.URL, w.Events}}
+}
+
+// List returns every webhook, in name order.
+func (s *Webhooks) List(ctx context.Context) ([]*Webhook, error) {
+	return s.store.Webhooks(ctx)
+}
+
+// Delete removes a webhook: its deliveries stop (a worker delivering it stops within
+// its Dispatcher's Poll) and the events it held back and its place in the outbox go;
+// its delivery history stays readable. Returns the webhook as it was, or errs.NotFound.
+func (s *Webhooks) Delete(ctx context.Context, name string) (w *Webhook, err error) {
+	err = s.tx.Write(ctx, func(ctx context.Context) error {
+		if w, err = s.store.DeleteWebhook(ctx, name); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, w.change("webhook.delete"))
+	})
+	return w, err
+}
+
+// Deliveries returns a page of the webhook's delivery history, newest first; a deleted
+// webhook's history stays readable. Returns errs.NotFound for a webhook that does not
+// exist and has no history.
 func (s *Webhooks) Deliveries(ctx context.Context, name, after string, limit int) ([]*Delivery, error) {
-	if _, err := s.store.GetWebhook(ctx, name); err != nil {
+	_, err := s.store.GetWebhook(ctx, name)
+	if err != nil && errs.CodeOf(err) != errs.NotFound {
 		return nil, err
 	}
-	return s.store.Deliveries(ctx, name, after, limit)
+	list, lerr := s.store.Deliveries(ctx, name, after, limit)
+	if err != nil && lerr == nil && len(list) == 0 && after == "" {
+		return nil, err
+	}
+	return list, lerr
 }

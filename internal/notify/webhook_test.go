@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -12,6 +13,10 @@ import (
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
+
+// allowPrivate is the configuration of tests whose receivers are httptest servers, on
+// loopback (serve --webhook-allow-private).
+var allowPrivate = app.Config{Webhooks: notify.Reach{AllowPrivate: true}}
 
 // A webhook URL deliveries cannot go to is refused naming url, and nothing is stored.
 func TestWebhookURLIsValidated(t *testing.T) {
@@ -37,7 +42,7 @@ func TestWebhookURLIsValidated(t *testing.T) {
 	good := []string{"http://127.0.0.1:8080/hook", "https://hooks.example.com/steward?tenant=7", "http://[::1]:65535/", "HTTPS://Example.com"}
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "ada", Role: principal.Admin})
-		hooks := storetest.NewApp(t, db, app.Config{}).Webhooks
+		hooks := storetest.NewApp(t, db, allowPrivate).Webhooks
 		put := func(url string) error {
 			_, err := hooks.Put(ctx, &notify.Webhook{Name: "platform", URL: url, Secret: testSecret, Events: []string{"sanction.created"}})
 			return err
@@ -55,6 +60,70 @@ func TestWebhookURLIsValidated(t *testing.T) {
 			if err := put(url); err != nil {
 				t.Errorf("%q: %v", url, err)
 			}
+		}
+	})
+}
+
+// Without --webhook-allow-private a webhook may not reach a loopback, link-local,
+// private or unspecified address, given as such or as a name resolving to one: the put
+// is refused naming url and saying why, and nothing is stored. With it, each is taken.
+func TestWebhookURLMustNotReachPrivateAddresses(t *testing.T) {
+	refused := map[string]string{ // URL → what the refusal says
+		"http://127.0.0.1:8080/hook":              "loopback",
+		"http://127.1.2.3/":                       "loopback",
+		"http://[::1]:9000/":                      "loopback",
+		"http://[::ffff:127.0.0.1]/":              "loopback",
+		"http://localhost:8080/hook":              "localhost, which resolves to 127.0.0.1, a loopback",
+		"http://LocalHost/":                       "resolves to 127.0.0.1",
+		"http://169.254.169.254/latest/meta-data": "link-local",
+		"http://169.254.0.1/":                     "link-local",
+		"http://[fe80::1]/":                       "link-local",
+		"http://10.0.0.1/":                        "private",
+		"http://10.255.255.255:443/":              "private",
+		"http://172.16.0.1/":                      "private",
+		"http://172.31.255.254/":                  "private",
+		"http://192.168.1.1/":                     "private",
+		"http://[::ffff:192.168.0.1]/":            "private",
+		"http://[fc00::1]/":                       "private",
+		"http://[fd12:3456::1]/":                  "private",
+		"http://0.0.0.0:8080/":                    "unspecified",
+		"http://0.1.2.3/":                         "unspecified",
+		"http://[::]/":                            "unspecified",
+	}
+	// Beside the ranges, and a name that does not resolve now (each delivery checks
+	// the address it dials).
+	allowed := []string{"http://172.32.0.1/", "http://172.15.255.255/", "http://192.169.0.1/", "http://169.255.0.1/",
+		"http://11.0.0.1/", "https://[2606:4700::1111]/", "https://[fe00::1]/", "https://hooks.example.invalid/steward"}
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "ada", Role: principal.Admin})
+		put := func(hooks *notify.Webhooks, name, url string) error {
+			_, err := hooks.Put(ctx, &notify.Webhook{Name: name, URL: url, Secret: testSecret, Events: []string{"sanction.created"}})
+			return err
+		}
+		strict := storetest.NewApp(t, db, app.Config{}).Webhooks
+		for url, why := range refused {
+			err := put(strict, "platform", url)
+			fs := errs.FieldsOf(err)
+			if errs.CodeOf(err) != errs.Invalid || len(fs) != 1 || fs[0].Field != "url" ||
+				!strings.Contains(fs[0].Message, why) || !strings.Contains(fs[0].Message, "--webhook-allow-private") {
+				t.Errorf("%q: %v, want invalid naming url alone, saying %q and how to allow it", url, err, why)
+			}
+		}
+		if list, err := strict.List(ctx); err != nil || len(list) != 0 {
+			t.Fatalf("after refused puts %d webhooks are stored (%v)", len(list), err)
+		}
+		for i, url := range allowed {
+			if err := put(strict, fmt.Sprintf("public-%d", i), url); err != nil {
+				t.Errorf("%q: %v", url, err)
+			}
+		}
+		loose := storetest.NewApp(t, db, allowPrivate).Webhooks
+		i := 0
+		for url := range refused {
+			if err := put(loose, fmt.Sprintf("private-%d", i), url); err != nil {
+				t.Errorf("%q with --webhook-allow-private: %v", url, err)
+			}
+			i++
 		}
 	})
 }

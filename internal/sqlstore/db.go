@@ -634,7 +634,7 @@ func placeholders(rows, cols int) string {
 func (db *DB) Count(ctx context.Context, table string) (int, error) {
 	switch table {
 	case "accounts", "audit_entries", "api_keys", "idempotency",
-		"sanctions", "sanction_policies", "notices", "outbox", "webhook_deliveries":
+		"sanctions", "sanction_policies", "notices", "outbox", "webhook_deliveries", "webhook_held":
 	case "bulk_actions", "bulk_targets", "user_tokens":
 	default:
 		return 0, fmt.Errorf("sqlstore: count: unknown table %q", table)

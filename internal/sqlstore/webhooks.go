@@ -133,6 +133,20 @@ func (s *Webhooks) Webhooks(ctx context.Context) (_ []*notify.Webhook, err error
 	return out, rows.Err()
 }
 
+func (s *Webhooks) DeleteWebhook(ctx context.Context, name string) (_ *notify.Webhook, err error) {
+	defer wrapErr(&err, "sqlstore.Webhooks.DeleteWebhook", name)
+	w, err := scanWebhook(s.db.queryRow(ctx, "DELETE FROM webhooks WHERE name = ? RETURNING "+webhookCols, name).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "webhook %q not found", name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The delivery history stays: it is a record of what was sent.
+	_, err = s.db.exec(ctx, "DELETE FROM webhook_held WHERE webhook = ?", name)
+	return w, err
+}
+
 func (s *Webhooks) Lease(ctx context.Context, name, owner string, now, until time.Time) (_ int64, _ bool, err error) {
 	defer wrapErr(&err, "sqlstore.Webhooks.Lease", name)
 	res, err := s.db.exec(ctx, "UPDATE webhooks SET lease_owner = ?, lease_until = ? WHERE name = ? AND (lease_owner = ? OR lease_until < ?)",
@@ -141,7 +155,11 @@ func (s *Webhooks) Lease(ctx context.Context, name, owner string, now, until tim
 		return 0, false, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return 0, false, nil
+		var one int
+		if err := s.db.queryRow(ctx, "SELECT 1 FROM webhooks WHERE name = ?", name).Scan(&one); errors.Is(err, sql.ErrNoRows) {
+			return 0, false, errs.E(errs.NotFound, "webhook %q not found", name)
+		}
+		return 0, false, err
 	}
 	var cursor int64
 	err = s.db.queryRow(ctx, "SELECT cursor FROM webhooks WHERE name = ?", name).Scan(&cursor)
