@@ -68,7 +68,10 @@ func (s *server) listWebhooks(r *http.Request) (int, any, error) {
 	return http.StatusOK, webhookList{Webhooks: append([]*notify.Webhook{}, list...)}, nil
 }
 
-func (s *server) deleteWebhook(r *http.Request, _ []byte) (func(context.Context) (int, any, error), error) {
+func (s *server) deleteWebhook(r *http.Request, body []byte) (func(context.Context) (int, any, error), error) {
+	if err := noBody(body); err != nil {
+		return nil, err
+	}
 	name := r.PathValue("name")
 	return func(ctx context.Context) (int, any, error) {
 		w, err := s.Webhooks.Delete(ctx, name)

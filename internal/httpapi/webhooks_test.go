@@ -43,6 +43,9 @@ func TestWebhooksListAndDelete(t *testing.T) {
 			t.Fatalf("list: %s", w.Body)
 		}
 
+		before = api.rows(t)
+		wantProblem(t, api.do(t, request{method: "DELETE", target: "/v1/webhooks/platform", key: admin, body: `{"force": true}`}), http.StatusBadRequest, "force")
+		api.wantRows(t, before)
 		w = api.do(t, request{method: "DELETE", target: "/v1/webhooks/platform", key: admin})
 		wantStatus(t, w, http.StatusOK)
 		if strings.Contains(w.Body.String(), secret) || decode[webhookReply](t, w).Name != "platform" {
