@@ -22,6 +22,8 @@ type Reach struct {
 	// AllowPrivate lets webhooks reach every address (steward serve
 	// --webhook-allow-private): receivers on this host or its private network.
 	AllowPrivate bool
+
+	lookup func(ctx context.Context, host string) ([]netip.Addr, error) // net.DefaultResolver's when nil
 }
 
 // lookupTimeout bounds the resolution of a webhook's host name when it is put.
@@ -71,7 +73,13 @@ func (r Reach) checkHost(ctx context.Context, rawURL string) string {
 	}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	lookup := r.lookup
+	if lookup == nil {
+		lookup = func(ctx context.Context, host string) ([]netip.Addr, error) {
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+		}
+	}
+	addrs, err := lookup(ctx, host)
 	if err != nil {
 		return ""
 	}

@@ -3,6 +3,8 @@ package notify_test
 import (
 	"context"
 	"fmt"
+	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,6 +126,45 @@ func TestWebhookURLMustNotReachPrivateAddresses(t *testing.T) {
 				t.Errorf("%q with --webhook-allow-private: %v", url, err)
 			}
 			i++
+		}
+	})
+}
+
+// A name is refused when any address it resolves to is private; Check resolves it
+// before the write transaction, and Put, given what Check passed, does not again.
+func TestWebhookHostIsResolvedOnceBeforeTheTransaction(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := principal.NewContext(context.Background(), principal.Principal{Name: "ada", Role: principal.Admin})
+		var lookups []string
+		reach := notify.WithLookup(notify.Reach{}, func(_ context.Context, host string) ([]netip.Addr, error) {
+			lookups = append(lookups, host)
+			if host == "split.example" {
+				return []netip.Addr{netip.MustParseAddr("203.0.113.7"), netip.MustParseAddr("10.1.2.3")}, nil
+			}
+			return []netip.Addr{netip.MustParseAddr("203.0.113.7")}, nil
+		})
+		hooks := storetest.NewApp(t, db, app.Config{Webhooks: reach}).Webhooks
+		hook := func(url string) *notify.Webhook {
+			return &notify.Webhook{Name: "platform", URL: url, Secret: testSecret, Events: []string{"sanction.created"}}
+		}
+		err := hooks.Check(ctx, hook("https://split.example/in"))
+		if fs := errs.FieldsOf(err); len(fs) != 1 || fs[0].Field != "url" || !strings.Contains(fs[0].Message, "10.1.2.3, a private address") {
+			t.Fatalf("a name resolving to a public and a private address: %v, want url refused naming the private one", err)
+		}
+		w := hook("https://hooks.example/in")
+		if err := hooks.Check(ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		lookups = nil
+		if err := db.Write(ctx, func(ctx context.Context) error { _, err := hooks.Put(ctx, w); return err }); err != nil {
+			t.Fatal(err)
+		}
+		if len(lookups) != 0 {
+			t.Fatalf("Put after Check resolved %q inside the transaction", lookups)
+		}
+		w.URL = "https://other.example/in" // changed since Check: resolved again
+		if _, err := hooks.Put(ctx, w); err != nil || !slices.Equal(lookups, []string{"other.example"}) {
+			t.Fatalf("Put of a URL Check did not see: %v, lookups %q", err, lookups)
 		}
 	})
 }
