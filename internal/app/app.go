@@ -8,12 +8,14 @@ import (
 	"log/slog"
 
 	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/appeals"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
 	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -28,6 +30,8 @@ type Stores struct {
 	Notices     notify.Store
 	Webhooks    notify.WebhookStore
 	BulkActions bulk.Store
+	Review      review.Store
+	Appeals     appeals.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -69,6 +73,7 @@ type App struct {
 	Notices  *notify.Notifier
 	Webhooks *notify.Webhooks
 	Bulk     *bulk.Service
+	Appeals  *appeals.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -99,7 +104,10 @@ func New(st Stores, cfg Config) (*App, error) {
 		Follower:   enforce.NewFollower(st.Sanctions, ix, log),
 		Dispatcher: notify.NewDispatcher(st.Webhooks, st.Tx, cfg.Webhooks, log),
 	}
-	a.Enforce = enforce.NewService(st.Sanctions, st.Accounts, st.Tx, rec, ix, enforce.Config{Announcer: a.Notices})
+	// Sanction changes are announced to the users (notify) and to appeals, which closes
+	// the open appeals of a sanction lifted by anyone else.
+	told := &announcers{a.Notices}
+	a.Enforce = enforce.NewService(st.Sanctions, st.Accounts, st.Tx, rec, ix, enforce.Config{Announcer: told})
 	if cfg.AuditKey != nil {
 		a.Sequencer = audit.NewSequencer(a.Audit, cfg.AuditKey, log)
 	}
@@ -110,7 +118,36 @@ func New(st Stores, cfg Config) (*App, error) {
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
 	}
+	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec,
+		appeals.Config{Announcer: a.Notices, Logger: log})
+	*told = append(*told, a.Appeals)
 	return a, nil
+}
+
+// announcers announces each sanction change to every one of them, in order.
+type announcers []enforce.Announcer
+
+func (as *announcers) Prepare(ctx context.Context, cs ...enforce.Change) (enforce.Announcement, error) {
+	out := make(announcements, 0, len(*as))
+	for _, a := range *as {
+		p, err := a.Prepare(ctx, cs...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+type announcements []enforce.Announcement
+
+func (as announcements) Write(ctx context.Context) error {
+	for _, a := range as {
+		if err := a.Write(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Worker is long-running background work: it runs until ctx ends, then finishes what it
@@ -124,9 +161,11 @@ type Worker interface {
 // bulk runner. Call Start first.
 func (a *App) Workers() map[string]Worker {
 	w := map[string]Worker{
-		"sanction follower": a.Follower,
-		"webhook delivery":  a.Dispatcher,
-		"bulk runner":       a.Bulk,
+		"sanction follower":   a.Follower,
+		"webhook delivery":    a.Dispatcher,
+		"bulk runner":         a.Bulk,
+		"appeal re-screening": a.Appeals.Rescreener(),
+		"appeal SLA timer":    a.Appeals.Timer(),
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer

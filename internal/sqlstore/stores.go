@@ -14,5 +14,7 @@ func (db *DB) Stores() app.Stores {
 		Notices:     db.Notices(),
 		Webhooks:    db.Webhooks(),
 		BulkActions: db.BulkActions(),
+		Review:      db.Review(),
+		Appeals:     db.Appeals(),
 	}
 }
