@@ -92,9 +92,9 @@ type Action struct {
 	Resumers []principal.Principal `json:"resumers,omitempty"`
 	// AppealSettings say how appeals against its sanctions are handled.
 	AppealSettings
-	Version         int64               `json:"version"` // bumped on every write; guards concurrent runners
-	CreatedAt       time.Time           `json:"created_at"`
-	UpdatedAt       time.Time           `json:"updated_at"`
+	Version   int64     `json:"version"` // bumped on every write; guards concurrent runners
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Target is one account an execution sanctions, in the order it does so. The sanction's

@@ -58,15 +58,15 @@ type Service struct {
 	// and version.
 	appealLang  *language
 	appealProgs sync.Map
-	batch    int
-	page     int
-	readers  int
-	duty     float64
-	busy     func() bool
-	now      func() time.Time
-	poll     time.Duration
-	log      *slog.Logger
-	wake     chan struct{} // tells the runner there is work
+	batch       int
+	page        int
+	readers     int
+	duty        float64
+	busy        func() bool
+	now         func() time.Time
+	poll        time.Duration
+	log         *slog.Logger
+	wake        chan struct{} // tells the runner there is work
 
 	mu       sync.Mutex
 	ahead    *ahead   // the next batch, being prepared
