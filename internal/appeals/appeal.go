@@ -99,6 +99,9 @@ type Appeal struct {
 	// someone else.
 	Reviewers []principal.Principal `json:"reviewers,omitempty"`
 	FiledBy   principal.Principal   `json:"filed_by"`
+	// AccountAtFiling is the account as it was when the appeal was filed, to set beside
+	// the account now: what the platform changed since shows.
+	AccountAtFiling *accounts.Account `json:"account_at_filing,omitempty"`
 	CreatedAt time.Time             `json:"created_at"`
 	UpdatedAt time.Time             `json:"updated_at"`
 
@@ -257,8 +260,9 @@ type Store interface {
 	ToRescreen(ctx context.Context, limit int) ([]*Appeal, error)
 	// OpenForMany returns the open appeals against any of sanctions.
 	OpenForMany(ctx context.Context, sanctions []string) ([]*Appeal, error)
-	// Sums returns the counts grouped by "", "policy", "bulk_action" or "reviewer".
-	Sums(ctx context.Context, by string) ([]Row, error)
+	// Sums returns the counts grouped by "", "policy", "bulk_action" or "reviewer";
+	// with a value, only that group's (none when it has no appeals).
+	Sums(ctx context.Context, by, value string) ([]Row, error)
 	// OpenAges returns the age at now of the open appeals at the given quantiles
 	// (0 to 1), in the same order; zero without open appeals.
 	OpenAges(ctx context.Context, now time.Time, qs ...float64) ([]time.Duration, error)

@@ -261,6 +261,9 @@ func (s *Service) item(ctx context.Context, a *Appeal, sn *enforce.Sanction, now
 		}
 	}
 	a.Harm = harmOf(sn, acct, a.BulkAction != "", held, now)
+	if a.AccountAtFiling == nil {
+		a.AccountAtFiling = acct
+	}
 	a.DueAt = now.Add(sla)
 	it := &review.Item{Queue: Queue, ID: a.ID, Harm: a.Harm, DueAt: a.DueAt, CreatedAt: a.CreatedAt}
 	for _, x := range append(excluded, a.Reviewers...) {
@@ -361,4 +364,72 @@ func (s *Service) Wake() {
 	case s.wake <- struct{}{}:
 	default:
 	}
+}
+
+// StatsReply is the appeals' counts and ages, overall and by group.
+type StatsReply struct {
+	Overall      Stats            `json:"overall"`
+	ByPolicy     map[string]Stats `json:"by_policy"`
+	ByBulkAction map[string]Stats `json:"by_bulk_action"`
+	ByReviewer   map[string]Stats `json:"by_reviewer"` // by principal identity; decided appeals only
+}
+
+func statsOf(r Row) Stats {
+	st := Stats{Open: r.Open, Breaches: r.Breaches, Decided: r.Decided, Overturned: r.Overturned, Upheld: r.Upheld, Released: r.Released, Total: r.Total}
+	if r.Decided > 0 {
+		st.OverturnRate = float64(r.Overturned) / float64(r.Decided)
+	}
+	if r.Total > 0 {
+		st.ReleaseRate = float64(r.Released) / float64(r.Total)
+	}
+	return st
+}
+
+// Stats returns open appeals and their median and p95 age, breaches, and overturn and
+// release rates: overall, per policy, per bulk action and per reviewer.
+func (s *Service) Stats(ctx context.Context) (*StatsReply, error) {
+	out := &StatsReply{ByPolicy: map[string]Stats{}, ByBulkAction: map[string]Stats{}, ByReviewer: map[string]Stats{}}
+	all, err := s.store.Sums(ctx, "", "")
+	if err != nil {
+		return nil, err
+	}
+	if len(all) > 0 {
+		out.Overall = statsOf(all[0])
+	}
+	ages, err := s.store.OpenAges(ctx, s.clock(), 0.5, 0.95)
+	if err != nil {
+		return nil, err
+	}
+	out.Overall.MedianAgeSec, out.Overall.P95AgeSec = ages[0].Seconds(), ages[1].Seconds()
+	for by, m := range map[string]map[string]Stats{"policy": out.ByPolicy, "bulk_action": out.ByBulkAction, "reviewer": out.ByReviewer} {
+		rows, err := s.store.Sums(ctx, by, "")
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			if r.Key != "" {
+				m[r.Key] = statsOf(r)
+			}
+		}
+	}
+	return out, nil
+}
+
+// BulkCounts are the appeals against one bulk action's sanctions.
+type BulkCounts struct {
+	Filed      int `json:"filed"`
+	Released   int `json:"released"`
+	Overturned int `json:"overturned"`
+	Upheld     int `json:"upheld"`
+	Open       int `json:"open"`
+}
+
+// ForBulk returns the counts of the appeals against the bulk action's sanctions.
+func (s *Service) ForBulk(ctx context.Context, action string) (BulkCounts, error) {
+	rows, err := s.store.Sums(ctx, "bulk_action", action)
+	if err != nil || len(rows) == 0 {
+		return BulkCounts{}, err
+	}
+	r := rows[0]
+	return BulkCounts{Filed: r.Total, Released: r.Released, Overturned: r.Overturned, Upheld: r.Upheld, Open: r.Open}, nil
 }

@@ -176,7 +176,7 @@ func (s *Appeals) OpenForMany(ctx context.Context, sanctions []string) (_ []*app
 	return out, err
 }
 
-func (s *Appeals) Sums(ctx context.Context, by string) (_ []appeals.Row, err error) {
+func (s *Appeals) Sums(ctx context.Context, by, value string) (_ []appeals.Row, err error) {
 	defer wrapErr(&err, "sqlstore.Appeals.Sums", by)
 	key := "''"
 	switch by {
@@ -188,21 +188,25 @@ func (s *Appeals) Sums(ctx context.Context, by string) (_ []appeals.Row, err err
 	default:
 		return nil, fmt.Errorf("no grouping %q", by)
 	}
-	q := `SELECT ` + key + `,
-		SUM(CASE WHEN state = 'open' THEN 1 ELSE 0 END), SUM(breached),
-		SUM(CASE WHEN state = 'decided' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN state = 'decided' AND outcome IN ('overturn', 'reduce') THEN 1 ELSE 0 END),
-		SUM(CASE WHEN state = 'decided' AND outcome = 'uphold' THEN 1 ELSE 0 END),
-		SUM(CASE WHEN state = 'released' THEN 1 ELSE 0 END), COUNT(*)
-		FROM appeals`
-	if by == "reviewer" {
+	sum := func(cond string) string { return "COALESCE(SUM(CASE WHEN " + cond + " THEN 1 ELSE 0 END), 0)" }
+	q := `SELECT ` + key + `, ` + sum("state = 'open'") + `, ` + sum("breached = 1") + `, ` + sum("state = 'decided'") + `, ` +
+		sum("state = 'decided' AND outcome IN ('overturn', 'reduce')") + `, ` + sum("state = 'decided' AND outcome = 'uphold'") + `, ` +
+		sum("state = 'released'") + `, COUNT(*) FROM appeals`
+	var args []any
+	switch {
+	case by != "" && value != "":
+		q += " WHERE " + key + " = ?"
+		args = append(args, value)
+	case by == "reviewer":
 		q += " WHERE decided_by <> ''"
 	}
-	q += " GROUP BY " + key + " ORDER BY " + key
+	if by != "" {
+		q += " GROUP BY " + key + " ORDER BY " + key
+	}
 	return collect(ctx, s.db, func(scan func(...any) error) (appeals.Row, error) {
 		var r appeals.Row
 		return r, scan(&r.Key, &r.Open, &r.Breaches, &r.Decided, &r.Overturned, &r.Upheld, &r.Released, &r.Total)
-	}, q)
+	}, q, args...)
 }
 
 func (s *Appeals) OpenAges(ctx context.Context, now time.Time, qs ...float64) (_ []time.Duration, err error) {
