@@ -102,8 +102,8 @@ type Appeal struct {
 	// AccountAtFiling is the account as it was when the appeal was filed, to set beside
 	// the account now: what the platform changed since shows.
 	AccountAtFiling *accounts.Account `json:"account_at_filing,omitempty"`
-	CreatedAt time.Time             `json:"created_at"`
-	UpdatedAt time.Time             `json:"updated_at"`
+	CreatedAt       time.Time         `json:"created_at"`
+	UpdatedAt       time.Time         `json:"updated_at"`
 
 	// Lease is the review queue's lease, when a reviewer holds one (not stored here).
 	Lease *Lease `json:"lease,omitempty"`
