@@ -59,6 +59,9 @@ type Config struct {
 	Bulk bulk.Config
 	// Webhooks says which addresses webhooks may reach (serve --webhook-allow-private).
 	Webhooks notify.Reach
+	// Appeals tunes appeals (clock, polling, the quality-review draw); its Announcer
+	// and Logger are filled in.
+	Appeals appeals.Config
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -118,8 +121,11 @@ func New(st Stores, cfg Config) (*App, error) {
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
 	}
-	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec,
-		appeals.Config{Announcer: a.Notices, Logger: log})
+	cfg.Appeals.Announcer = a.Notices
+	if cfg.Appeals.Logger == nil {
+		cfg.Appeals.Logger = log
+	}
+	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec, cfg.Appeals)
 	*told = append(*told, a.Appeals)
 	return a, nil
 }

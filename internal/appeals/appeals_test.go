@@ -358,3 +358,170 @@ func TestRevertClosesOpenAppeals(t *testing.T) {
 		}
 	})
 }
+
+// clock is a test's settable time.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+// TestDeadlines: an appeal past its deadline is marked once, raised above every appeal
+// on time, announced; with on_sla_breach "release" its sanction is lifted provisionally
+// (not as wrongful) and an uphold imposes it again.
+func TestDeadlines(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		c := &clock{time.Now()}
+		a := storetest.NewApp(t, db, app.Config{Appeals: appeals.Config{Now: c.now}})
+		act, targets := sweep(t, a, 200)
+		if _, err := a.Bulk.SetAppeals(as(ravi), act.ID, bulk.AppealSettings{SLA: "24h", OnSLABreach: "release"}); errs.CodeOf(err) != errs.Forbidden {
+			t.Fatalf("a reviewer changed the appeal settings of an executed action: %v", err)
+		}
+		if _, err := a.Bulk.SetAppeals(as(carla), act.ID, bulk.AppealSettings{SLA: "2m", OnSLABreach: "now"}); len(errs.FieldsOf(err)) != 2 {
+			t.Fatalf("bad settings: %v", err)
+		}
+		if _, err := a.Bulk.SetAppeals(as(carla), act.ID, bulk.AppealSettings{SLA: "24h", OnSLABreach: "release"}); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, acct := range targets[:3] {
+			ap, err := a.Appeals.File(user(acct.ID), appeals.Filing{Sanction: sanctionOf(t, a, acct.ID).ID, Statement: "please"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !ap.DueAt.Equal(ap.CreatedAt.Add(24 * time.Hour)) {
+				t.Fatalf("due %v, filed %v: want the action's 24h", ap.DueAt, ap.CreatedAt)
+			}
+			ids = append(ids, ap.ID)
+			c.t = c.t.Add(time.Minute) // later filings are younger
+		}
+		rescreenAll(t, a)
+		if n, err := a.Appeals.BreachOnce(context.Background()); err != nil || n != 0 {
+			t.Fatalf("breached early: %d %v", n, err)
+		}
+		// Past the first filing's deadline, not yet the second's.
+		c.t = c.t.Add(24*time.Hour - 2*time.Minute)
+		if n, err := a.Appeals.BreachOnce(context.Background()); err != nil || n != 1 {
+			t.Fatalf("breached %d, want 1 (%v)", n, err)
+		}
+		if n, _ := a.Appeals.BreachOnce(context.Background()); n != 0 {
+			t.Fatalf("breached again: %d", n)
+		}
+		first, _ := a.Appeals.Get(context.Background(), ids[0])
+		sn := sanctionOf(t, a, targets[0].ID)
+		if !first.Breached || !first.Provisional || first.State != appeals.Open || sn.Lifted == nil || sn.Lifted.Wrongful {
+			t.Fatalf("breached appeal %+v, sanction lift %+v", first, sn.Lifted)
+		}
+		// The breached appeal comes first, although the others are as harmful.
+		got, err := a.Appeals.Claim(as(ravi), review.ClaimRequest{N: 1})
+		if err != nil || len(got) != 1 || got[0].ID != ids[0] {
+			t.Fatalf("claimed %v %v, want the breached %s", got, err, ids[0])
+		}
+		if _, err := a.Appeals.Decide(as(ravi), ids[0], appeals.Decision{Outcome: appeals.Uphold, Note: "fraud confirmed"}); err != nil {
+			t.Fatal(err)
+		}
+		re := sanctionOf(t, a, targets[0].ID) // newest first: the reimposed one
+		if re.ID == sn.ID || !re.ActiveAt(c.t) || re.Kind != sn.Kind {
+			t.Fatalf("uphold after a provisional lift did not reimpose: %+v", re)
+		}
+	})
+}
+
+// TestAppealScreensAndQuality: an action's appeal screens see the appeal's evidence; a
+// share of releases goes to a quality reviewer, who may reimpose.
+func TestAppealScreensAndQuality(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		draws := 0
+		a := storetest.NewApp(t, db, app.Config{Appeals: appeals.Config{Random: func() float64 {
+			draws++
+			return map[bool]float64{true: 0.01, false: 0.99}[draws == 1] // only the first release is sampled
+		}}})
+		act, targets := sweep(t, a, 200)
+		qa := 50.0
+		if _, err := a.Bulk.SetAppeals(as(carla), act.ID, bulk.AppealSettings{QAPercent: &qa, Screens: []bulk.Screen{
+			{Name: "documented_trip", Expr: `appeal.evidence.exists(e, e.kind == "travel_record")`},
+			{Name: "bad", Expr: `appeal.nope`},
+		}}); errs.FieldsOf(err) == nil || errs.FieldsOf(err)[0].Field != "appeal_screens[bad]" {
+			t.Fatalf("a bad appeal screen: %v", err)
+		}
+		if _, err := a.Bulk.SetAppeals(as(carla), act.ID, bulk.AppealSettings{QAPercent: &qa, Screens: []bulk.Screen{
+			{Name: "documented_trip", Expr: `appeal.evidence.exists(e, e.kind == "travel_record")`}}}); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for i, acct := range targets[:4] {
+			f := appeals.Filing{Sanction: sanctionOf(t, a, acct.ID).ID, Statement: "see my ticket"}
+			if i < 2 {
+				f.Evidence = []appeals.Evidence{{Kind: "travel_record", SHA256: strings.Repeat("ab", 32)}}
+			}
+			ap, err := a.Appeals.File(user(acct.ID), f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, ap.ID)
+		}
+		rescreenAll(t, a)
+		var qaID string
+		for i, id := range ids {
+			ap, _ := a.Appeals.Get(context.Background(), id)
+			want := map[bool]appeals.State{true: appeals.Released, false: appeals.Open}[i < 2]
+			if ap.State != want || (i < 2) != (ap.Screened == "documented_trip") {
+				t.Fatalf("appeal %d: %s screened %q", i, ap.State, ap.Screened)
+			}
+			if ap.QA {
+				qaID = ap.ID
+			}
+		}
+		if qaID != ids[0] {
+			t.Fatalf("quality review drawn for %q, want the first release %s", qaID, ids[0])
+		}
+		got, err := a.Appeals.Claim(as(ravi), review.ClaimRequest{N: 10})
+		if err != nil || len(got) != 3 {
+			t.Fatalf("claimed %d (%v): want the two kept and the sampled release", len(got), err)
+		}
+		if _, err := a.Appeals.Decide(as(ravi), qaID, appeals.Decision{Outcome: appeals.Uphold, Note: "x"}); len(errs.FieldsOf(err)) == 0 {
+			t.Fatalf("a quality review decided uphold: %v", err)
+		}
+		if _, err := a.Appeals.Decide(as(ravi), qaID, appeals.Decision{Outcome: appeals.Reimpose, Note: "the ticket is forged"}); err != nil {
+			t.Fatal(err)
+		}
+		if sn := sanctionOf(t, a, targets[0].ID); !sn.ActiveAt(time.Now()) || sn.Source != enforce.Manual {
+			t.Fatalf("not reimposed: %+v", sn)
+		}
+	})
+}
+
+// TestLeaseExpires: an unfinished lease goes back to the queue for another reviewer.
+func TestLeaseExpires(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		c := &clock{time.Now()}
+		a := storetest.NewApp(t, db, app.Config{Appeals: appeals.Config{Now: c.now}})
+		own := &enforce.Sanction{Account: "acct-x", Kind: enforce.Ban, Scope: enforce.Scope{Services: []string{"*"}},
+			ReasonCode: "fraud", Authority: authority.Authority{Kind: authority.Automated, Rule: "r"}}
+		if _, err := a.Accounts.Put(as(carla), &accounts.Account{ID: "acct-x", Region: "capital", Locale: "en", CreatedAt: time.Now().Add(-time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		sn, err := a.Enforce.Impose(as(carla), own)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ap, err := a.Appeals.File(user("acct-x"), appeals.Filing{Sanction: sn.ID, Statement: "hacked"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := a.Appeals.Claim(as(rita), review.ClaimRequest{N: 5, Lease: "15m"}); len(got) != 1 {
+			t.Fatalf("rita claimed %d", len(got))
+		}
+		if got, _ := a.Appeals.Claim(as(ravi), review.ClaimRequest{N: 5}); len(got) != 0 {
+			t.Fatalf("ravi received a leased appeal")
+		}
+		c.t = c.t.Add(16 * time.Minute)
+		if _, err := a.Appeals.Decide(as(rita), ap.ID, appeals.Decision{Outcome: appeals.Uphold, Note: "late"}); errs.CodeOf(err) != errs.Conflict {
+			t.Fatalf("decided on an expired lease: %v", err)
+		}
+		if got, _ := a.Appeals.List(context.Background(), appeals.Filter{State: appeals.Open, Limit: 10}); len(got) != 1 {
+			t.Fatalf("expired lease not open again: %d", len(got))
+		}
+		if got, _ := a.Appeals.Claim(as(ravi), review.ClaimRequest{N: 5}); len(got) != 1 || got[0].ID != ap.ID {
+			t.Fatalf("ravi did not get the expired lease: %v", got)
+		}
+	})
+}
