@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -43,9 +44,10 @@ type Change struct {
 // Announcer tells the appealing account (and webhooks) of appeal changes: a notice in
 // the account's locale for what the user must hear of (received with its deadline,
 // upheld with the reasons and the right to a second review, closed) and an event for
-// each. Announce is called inside the change's write transaction.
+// each. PrepareAppeals renders them, before the changes' write transaction where it can;
+// the Announcement it returns is written inside that transaction.
 type Announcer interface {
-	AnnounceAppeals(ctx context.Context, cs ...Change) error
+	PrepareAppeals(ctx context.Context, cs ...Change) (enforce.Announcement, error)
 }
 
 // Funds reports whether an account has funds held, which makes waiting costlier. The
@@ -82,6 +84,10 @@ type Service struct {
 	random   func() float64
 	log      *slog.Logger
 	wake     chan struct{}
+	// What filings and re-screening read of bulk actions and policies, kept a second:
+	// a change to an action's appeal settings applies to filings a second later.
+	actions  cache[*bulk.Action]
+	policies cache[*enforce.Policy]
 }
 
 // NewService returns a Service over store and the review queue.
@@ -156,10 +162,19 @@ func (s *Service) record(ctx context.Context, action string, a *Appeal, v any) e
 }
 
 func (s *Service) tell(ctx context.Context, cs ...Change) error {
-	if s.announce == nil || len(cs) == 0 {
-		return nil
+	told, err := s.prepareTell(ctx, cs...)
+	if err != nil || told == nil {
+		return err
 	}
-	return s.announce.AnnounceAppeals(ctx, cs...)
+	return told.Write(ctx)
+}
+
+// prepareTell prepares the announcements of cs; nil when there are none.
+func (s *Service) prepareTell(ctx context.Context, cs ...Change) (enforce.Announcement, error) {
+	if s.announce == nil || len(cs) == 0 {
+		return nil, nil
+	}
+	return s.announce.PrepareAppeals(ctx, cs...)
 }
 
 // File files an appeal. An end user files for their own account; staff (an agent) file
@@ -168,6 +183,26 @@ func (s *Service) tell(ctx context.Context, cs ...Change) error {
 // sanction the account does not have, errs.Conflict naming the open appeal when the
 // sanction has one, or when the sanction has been lifted.
 func (s *Service) File(ctx context.Context, f Filing) (*Appeal, error) {
+	pf, err := s.PrepareFiling(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return pf.Appeal, s.Commit(ctx, pf)
+}
+
+// Filing is a checked filing, its appeal made, its audit entry and notice prepared:
+// what PrepareFiling returns and Commit writes.
+type Prepared struct {
+	Appeal *Appeal
+	item   *review.Item
+	entry  []*audit.Entry
+	told   enforce.Announcement
+}
+
+// PrepareFiling checks a filing and reads what it needs, before its write transaction,
+// so that the transaction only writes: File's errors, but errs.Conflict for an open
+// appeal comes from Commit.
+func (s *Service) PrepareFiling(ctx context.Context, f Filing) (*Prepared, error) {
 	p := principal.FromContext(ctx)
 	agent := !p.IsUser()
 	if !agent {
@@ -179,54 +214,62 @@ func (s *Service) File(ctx context.Context, f Filing) (*Appeal, error) {
 	if f.Evidence == nil {
 		f.Evidence = []Evidence{}
 	}
-	var out *Appeal
-	err := s.tx.Write(ctx, func(ctx context.Context) error {
-		sn, err := s.enforce.Get(ctx, f.Sanction)
-		if errs.CodeOf(err) == errs.NotFound || err == nil && sn.Account != f.Account {
-			return errs.E(errs.NotFound, "account %s has no sanction %s", f.Account, f.Sanction)
-		}
-		if err != nil {
-			return err
-		}
-		now := s.clock()
-		if sn.Lifted != nil {
-			return errs.E(errs.Conflict, "sanction %s was lifted at %s: there is nothing to appeal", sn.ID, sn.Lifted.At.Format(time.RFC3339))
-		}
-		if open, err := s.store.OpenFor(ctx, sn.ID); err == nil {
-			return errs.E(errs.Conflict, "sanction %s has an open appeal already: %s", sn.ID, open.ID)
-		} else if errs.CodeOf(err) != errs.NotFound {
-			return err
-		}
-		a := &Appeal{
-			ID: uuid.Must(uuid.NewV7()).String(), Account: f.Account, Sanction: sn.ID, Policy: sn.Policy, SanctionKind: sn.Kind,
-			Channel: f.Channel, Statement: f.Statement, Evidence: f.Evidence, State: Open, Round: 1,
-			FiledBy: p, CreatedAt: now, UpdatedAt: now,
-		}
-		it, err := s.item(ctx, a, sn, now)
-		if err != nil {
-			return err
-		}
+	sn, err := s.enforce.Get(ctx, f.Sanction)
+	if errs.CodeOf(err) == errs.NotFound || err == nil && sn.Account != f.Account {
+		return nil, errs.E(errs.NotFound, "account %s has no sanction %s", f.Account, f.Sanction)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sn.Lifted != nil {
+		// A lift that commits after this read closes the appeal (see Prepare).
+		return nil, errs.E(errs.Conflict, "sanction %s was lifted at %s: there is nothing to appeal", sn.ID, sn.Lifted.At.Format(time.RFC3339))
+	}
+	now := s.clock()
+	a := &Appeal{
+		ID: uuid.Must(uuid.NewV7()).String(), Account: f.Account, Sanction: sn.ID, Policy: sn.Policy, SanctionKind: sn.Kind,
+		Channel: f.Channel, Statement: f.Statement, Evidence: f.Evidence, State: Open, Round: 1,
+		FiledBy: p, CreatedAt: now, UpdatedAt: now,
+	}
+	pf := &Prepared{Appeal: a}
+	if pf.item, err = s.item(ctx, a, sn, now); err != nil {
+		return nil, err
+	}
+	if pf.entry, err = s.audit.Entries(ctx, audit.Change{Action: "appeal.file", Subject: a.Account, Value: a}); err != nil {
+		return nil, err
+	}
+	if pf.told, err = s.prepareTell(ctx, Change{Event: EventCreated, Appeal: a, At: now}); err != nil {
+		return nil, err
+	}
+	return pf, nil
+}
+
+// Commit writes a prepared filing. Returns errs.Conflict naming the open appeal when
+// the sanction has one.
+func (s *Service) Commit(ctx context.Context, pf *Prepared) error {
+	a := pf.Appeal
+	return s.tx.Write(ctx, func(ctx context.Context) error {
 		if err := s.store.Insert(ctx, a); err != nil {
 			return err
 		}
 		if !a.Rescreen { // a bulk action's appeal joins the queue if re-screening keeps it
-			if err := s.queue.Put(ctx, it); err != nil {
+			if err := s.queue.Put(ctx, pf.item); err != nil {
 				return err
 			}
 		}
-		if err := s.record(ctx, "appeal.file", a, a); err != nil {
+		if err := s.audit.Append(ctx, pf.entry); err != nil {
 			return err
 		}
-		if err := s.tell(ctx, Change{Event: EventCreated, Appeal: a, At: now}); err != nil {
-			return err
+		if pf.told != nil {
+			if err := pf.told.Write(ctx); err != nil {
+				return err
+			}
 		}
 		if a.Rescreen {
 			s.tx.AfterCommit(ctx, s.Wake)
 		}
-		out = a
 		return nil
 	})
-	return out, err
 }
 
 // item fills in what the queue needs of a new appeal against sn (bulk action, deadline,
@@ -234,13 +277,13 @@ func (s *Service) File(ctx context.Context, f Filing) (*Appeal, error) {
 func (s *Service) item(ctx context.Context, a *Appeal, sn *enforce.Sanction, now time.Time) (*review.Item, error) {
 	sla := DefaultSLA
 	if sn.Policy != "" {
-		if pol, err := s.enforce.GetPolicy(ctx, sn.Policy); err == nil && pol.AppealSLA > 0 {
+		if pol, err := s.policies.get(ctx, sn.Policy, s.enforce.GetPolicy); err == nil && pol.AppealSLA > 0 {
 			sla = time.Duration(pol.AppealSLA)
 		}
 	}
 	excluded := []principal.Principal{sn.Author}
 	if id := bulkOf(sn); id != "" {
-		act, err := s.bulk.Get(ctx, id)
+		act, err := s.actions.get(ctx, id, s.bulk.Get)
 		if err != nil && errs.CodeOf(err) != errs.NotFound {
 			return nil, err
 		}
@@ -432,4 +475,38 @@ func (s *Service) ForBulk(ctx context.Context, action string) (BulkCounts, error
 	}
 	r := rows[0]
 	return BulkCounts{Filed: r.Total, Released: r.Released, Overturned: r.Overturned, Upheld: r.Upheld, Open: r.Open}, nil
+}
+
+// cache keeps values read by ID for a second.
+type cache[T any] struct {
+	mu sync.Mutex
+	m  map[string]cached[T]
+}
+
+type cached[T any] struct {
+	v  T
+	at time.Time
+}
+
+// cacheTTL is how long a cached action or policy is used.
+const cacheTTL = time.Second
+
+func (c *cache[T]) get(ctx context.Context, id string, read func(context.Context, string) (T, error)) (T, error) {
+	c.mu.Lock()
+	e, ok := c.m[id]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < cacheTTL {
+		return e.v, nil
+	}
+	v, err := read(ctx, id)
+	if err != nil {
+		return v, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) > 1000 {
+		c.m = map[string]cached[T]{}
+	}
+	c.m[id] = cached[T]{v, time.Now()}
+	c.mu.Unlock()
+	return v, nil
 }

@@ -132,11 +132,16 @@ func (s *server) fileAppeal(r *http.Request, body []byte) (applyFunc, error) {
 	if err := decodeJSON(body, &b); err != nil {
 		return nil, err
 	}
+	// What the filing reads, it reads before the write transaction (which only writes).
+	pf, err := s.Appeals.PrepareFiling(r.Context(), b)
+	if err != nil {
+		return nil, err
+	}
 	return func(ctx context.Context) (int, any, error) {
-		a, err := s.Appeals.File(ctx, b)
-		if err != nil {
+		if err := s.Appeals.Commit(ctx, pf); err != nil {
 			return 0, nil, err
 		}
+		a := pf.Appeal
 		if principal.FromContext(ctx).IsUser() {
 			return http.StatusCreated, mine(a), nil
 		}

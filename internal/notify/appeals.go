@@ -38,66 +38,89 @@ func appealNotice(c appeals.Change) bool {
 	return false
 }
 
-// AnnounceAppeals implements appeals.Announcer: a notice in the account's locale for
-// what the user must hear of, and the webhook events, inside the change's transaction.
-func (n *Notifier) AnnounceAppeals(ctx context.Context, cs ...appeals.Change) error {
+// PrepareAppeals implements appeals.Announcer: a notice in the account's locale for
+// what the user must hear of, and the webhook events, written inside the change's
+// transaction.
+func (n *Notifier) PrepareAppeals(ctx context.Context, cs ...appeals.Change) (enforce.Announcement, error) {
 	var ids []string
 	for _, c := range cs {
 		ids = append(ids, c.Appeal.Account)
 	}
 	locales, err := n.accounts.Locales(ctx, ids)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var want map[string]bool
-	if n.outbox != nil {
-		if want, err = n.outbox.Subscribed(ctx); err != nil {
+	a := &appealAnnouncement{n: n, changes: cs}
+	for _, c := range cs {
+		ap := c.Appeal
+		if !appealNotice(c) {
+			a.notices = append(a.notices, nil)
+			continue
+		}
+		locale, ok := locales[ap.Account]
+		if !ok {
+			locale = n.fallback
+		}
+		v := appealView{Event: c.Event, Appeal: ap.ID, Kind: string(ap.SanctionKind), Outcome: string(ap.Outcome), Note: ap.Note, DueAt: ap.DueAt,
+			Rescreen: ap.Rescreen, Withdrawn: ap.State == appeals.Withdrawn, SecondReview: ap.Round == 1}
+		subject, body, used, err := n.messages.renderAppeal(locale, v)
+		if err != nil {
+			return nil, err
+		}
+		a.notices = append(a.notices, &Notice{ID: uuid.Must(uuid.NewV7()).String(), Account: ap.Account, Event: enforce.Event(c.Event),
+			Sanction: ap.Sanction, Locale: used, Subject: subject, Body: body, CreatedAt: c.At.UTC()})
+	}
+	return a, nil
+}
+
+// appealAnnouncement is what PrepareAppeals made: the notices (nil for a change without
+// one); the events are made at Write, for the webhooks there are then.
+type appealAnnouncement struct {
+	n       *Notifier
+	changes []appeals.Change
+	notices []*Notice
+}
+
+func (a *appealAnnouncement) Write(ctx context.Context) error {
+	var notices []*Notice
+	for _, nt := range a.notices {
+		if nt != nil {
+			notices = append(notices, nt)
+		}
+	}
+	if len(notices) > 0 {
+		if err := a.n.store.Insert(ctx, notices...); err != nil {
 			return err
 		}
 	}
-	var notices []*Notice
+	if a.n.outbox == nil {
+		return nil
+	}
+	want, err := a.n.outbox.Subscribed(ctx)
+	if err != nil || len(want) == 0 {
+		return err
+	}
 	var events []*Event
-	for _, c := range cs {
-		a := c.Appeal
-		if appealNotice(c) {
-			locale, ok := locales[a.Account]
-			if !ok {
-				locale = n.fallback
-			}
-			v := appealView{Event: c.Event, Appeal: a.ID, Kind: string(a.SanctionKind), Outcome: string(a.Outcome), Note: a.Note, DueAt: a.DueAt,
-				Rescreen: a.Rescreen, Withdrawn: a.State == appeals.Withdrawn, SecondReview: a.Round == 1}
-			subject, body, used, err := n.messages.renderAppeal(locale, v)
+	for i, c := range a.changes {
+		if nt := a.notices[i]; nt != nil && want[NoticeCreated] {
+			e, err := newEvent(NoticeCreated, nt.Account, nt.CreatedAt, map[string]any{"notice": nt})
 			if err != nil {
 				return err
 			}
-			nt := &Notice{ID: uuid.Must(uuid.NewV7()).String(), Account: a.Account, Event: enforce.Event(c.Event), Sanction: a.Sanction,
-				Locale: used, Subject: subject, Body: body, CreatedAt: c.At.UTC()}
-			notices = append(notices, nt)
-			if want[NoticeCreated] {
-				e, err := newEvent(NoticeCreated, a.Account, nt.CreatedAt, map[string]any{"notice": nt})
-				if err != nil {
-					return err
-				}
-				events = append(events, e)
-			}
+			events = append(events, e)
 		}
 		if want[c.Event] {
-			e, err := newEvent(c.Event, a.Account, c.At.UTC(), map[string]any{"appeal": a})
+			e, err := newEvent(c.Event, c.Appeal.Account, c.At.UTC(), map[string]any{"appeal": c.Appeal})
 			if err != nil {
 				return err
 			}
 			events = append(events, e)
 		}
 	}
-	if len(notices) > 0 {
-		if err := n.store.Insert(ctx, notices...); err != nil {
-			return err
-		}
+	if len(events) == 0 {
+		return nil
 	}
-	if len(events) > 0 {
-		return n.outbox.Enqueue(ctx, events...)
-	}
-	return nil
+	return a.n.outbox.Enqueue(ctx, events...)
 }
 
 // renderAppeal renders an appeal notice in the locale best matching locale.
