@@ -189,6 +189,8 @@ const (
 type Store interface {
 	// Get returns the account. Returns errs.NotFound when there is none.
 	Get(ctx context.Context, id string) (*Account, error)
+	// GetMany returns the accounts of ids that exist, by ID.
+	GetMany(ctx context.Context, ids []string) (map[string]*Account, error)
 	// List returns up to f.Limit accounts in ID order.
 	List(ctx context.Context, f Filter) ([]*Account, error)
 	// Put creates or replaces a and reports whether it created it.

@@ -256,6 +256,9 @@ type Store interface {
 	OpenFor(ctx context.Context, sanction string) (*Appeal, error)
 	// List returns a page of appeals in ID order.
 	List(ctx context.Context, f Filter) ([]*Appeal, error)
+	// Settle stores each re-screened appeal (as Update) that still waits for
+	// re-screening, open, and returns how many did.
+	Settle(ctx context.Context, as []*Appeal) (int, error)
 	// ToRescreen returns up to limit open appeals waiting for re-screening, oldest first.
 	ToRescreen(ctx context.Context, limit int) ([]*Appeal, error)
 	// OpenForMany returns the open appeals against any of sanctions.

@@ -2,6 +2,7 @@ package appeals
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/stewardhq/steward/internal/audit"
@@ -78,110 +79,127 @@ func (s *Service) loop(ctx context.Context, wake <-chan struct{}, step func(ctx 
 // RescreenOnce re-screens up to a batch of appeals waiting for it, in one transaction,
 // and returns how many. A spared account's appeal is released: its sanction is lifted as
 // wrongful, and a share of releases (the action's qa_percent) goes to a person for
-// quality review. The rest join the queue for people. Steward itself acts.
+// quality review. The rest join the queue for people. Steward itself acts. What it
+// reads and judges, it does before the transaction, which only writes (an appeal
+// withdrawn or closed meanwhile is left as it is).
 func (s *Service) RescreenOnce(ctx context.Context) (int, error) {
 	ctx = principal.NewContext(audit.WithRequestID(ctx, "appeals:rescreen"), principal.Steward)
 	as, err := s.store.ToRescreen(ctx, rescreenBatch)
 	if err != nil || len(as) == 0 {
 		return 0, err
 	}
-	// Judge outside the transaction: it reads only.
-	type verdict struct {
-		screen string
-		sn     *enforce.Sanction
-		act    *bulk.Action
-	}
-	vs := make([]verdict, len(as))
-	now := s.clock()
+	sanctionIDs, accountIDs := make([]string, len(as)), make([]string, len(as))
 	for i, a := range as {
-		sn, err := s.enforce.Get(ctx, a.Sanction)
-		if err != nil {
+		sanctionIDs[i], accountIDs[i] = a.Sanction, a.Account
+	}
+	sns, err := s.enforce.GetMany(ctx, sanctionIDs)
+	if err != nil {
+		return 0, err
+	}
+	accts, err := s.accounts.GetMany(ctx, accountIDs)
+	if err != nil {
+		return 0, err
+	}
+	now := s.clock()
+	var keep []*review.Item
+	var lift []string
+	var changes []audit.Change
+	var told []Change
+	ids := make([]string, len(as))
+	for i, a := range as {
+		ids[i] = a.ID
+		sn, acct := sns[a.Sanction], accts[a.Account]
+		act, err := s.actions.get(ctx, a.BulkAction, s.bulk.Get)
+		if err != nil && errs.CodeOf(err) != errs.NotFound {
 			return 0, err
 		}
-		vs[i].sn = sn
-		act, err := s.bulk.Get(ctx, a.BulkAction)
-		if err != nil {
-			return 0, err
-		}
-		vs[i].act = act
-		acct, err := s.accounts.Get(ctx, a.Account)
-		if errs.CodeOf(err) == errs.NotFound {
-			continue // people decide
-		} else if err != nil {
-			return 0, err
-		}
-		var active []enforce.Entry
-		for _, e := range s.enforce.Active(a.Account, now.UnixNano()) {
-			if e.Sanction != sn.ID {
-				active = append(active, e)
+		screen := ""
+		if sn != nil && acct != nil && act != nil && sn.ActiveAt(now) {
+			var active []enforce.Entry
+			for _, e := range s.enforce.Active(a.Account, now.UnixNano()) {
+				if e.Sanction != sn.ID {
+					active = append(active, e)
+				}
+			}
+			if screen, err = s.bulk.Rescreen(ctx, act, acct, active, subjectOf(a)); err != nil {
+				s.log.Warn("appeals: re-screening failed; people decide", "appeal", a.ID, "err", err)
+				screen = ""
 			}
 		}
-		vs[i].screen, err = s.bulk.Rescreen(ctx, a.BulkAction, acct, active, subjectOf(a))
-		if err != nil {
-			s.log.Warn("appeals: re-screening failed; people decide", "appeal", a.ID, "err", err)
-			vs[i].screen = ""
+		a.Rescreen, a.Screened, a.UpdatedAt = false, screen, now
+		it := &review.Item{Queue: Queue, ID: a.ID, Harm: a.Harm, DueAt: a.DueAt, CreatedAt: a.CreatedAt}
+		if screen == "" {
+			// People decide: it joins the queue, kept from those who made the sanction.
+			var deciders []principal.Principal
+			if sn != nil {
+				deciders = append(deciders, sn.Author)
+			}
+			if act != nil {
+				deciders = append(deciders, act.Deciders()...)
+			}
+			for _, x := range deciders {
+				it.Excluded = append(it.Excluded, x.Identity())
+			}
+			keep = append(keep, it)
+			continue
 		}
+		a.State = Released
+		a.QA = s.random()*100 < act.AppealSettings.QA()
+		lift = append(lift, a.Sanction)
+		if a.QA { // a person checks the release; low in the queue, no deadline pressure
+			it.Harm, it.DueAt = 0, now.Add(7*24*time.Hour)
+			keep = append(keep, it)
+		}
+		changes = append(changes, audit.Change{Action: "appeal.release", Subject: a.Account, Value: struct {
+			Appeal string `json:"appeal"`
+			Screen string `json:"screen"`
+			QA     bool   `json:"qa"`
+		}{a.ID, a.Screened, a.QA}})
+		told = append(told, Change{Event: EventReleased, Appeal: a, At: now})
+	}
+	entries, err := s.audit.Entries(ctx, changes...)
+	if err != nil {
+		return 0, err
+	}
+	announce, err := s.prepareTell(ctx, told...)
+	if err != nil {
+		return 0, err
 	}
 	err = s.tx.Write(ctx, func(ctx context.Context) error {
 		ctx = context.WithValue(ctx, deciding{}, true)
-		now := s.clock()
-		var lift []string
-		var told []Change
-		for i, a := range as {
-			cur, err := s.store.Get(ctx, a.ID)
-			if err != nil {
-				return err
-			}
-			if !cur.Rescreen || cur.State != Open {
-				continue // withdrawn or closed meanwhile
-			}
-			a = cur
-			v := vs[i]
-			a.Rescreen, a.Screened, a.UpdatedAt = false, v.screen, now
-			it := &review.Item{Queue: Queue, ID: a.ID, Harm: a.Harm, DueAt: a.DueAt, CreatedAt: a.CreatedAt}
-			if v.screen == "" || !v.sn.ActiveAt(now) {
-				// People decide: it joins the queue, kept from those who made the sanction.
-				for _, x := range append([]principal.Principal{v.sn.Author}, v.act.Deciders()...) {
-					it.Excluded = append(it.Excluded, x.Identity())
-				}
-				if err := s.store.Update(ctx, a); err != nil {
-					return err
-				}
-				if err := s.queue.Put(ctx, it); err != nil {
-					return err
-				}
-				continue
-			}
-			a.State = Released
-			a.QA = s.random()*100 < v.act.AppealSettings.QA()
-			lift = append(lift, a.Sanction)
-			if err := s.store.Update(ctx, a); err != nil {
-				return err
-			}
-			if a.QA { // a person checks the release; low in the queue, no deadline pressure
-				it.Harm, it.DueAt = 0, now.Add(7*24*time.Hour)
-				if err := s.queue.Put(ctx, it); err != nil {
-					return err
-				}
-			}
-			if err := s.record(ctx, "appeal.release", a, struct {
-				Appeal string `json:"appeal"`
-				Screen string `json:"screen"`
-				QA     bool   `json:"qa"`
-			}{a.ID, a.Screened, a.QA}); err != nil {
-				return err
-			}
-			told = append(told, Change{Event: EventReleased, Appeal: a, At: now})
+		settled, err := s.store.Settle(ctx, as)
+		if err != nil {
+			return err
+		}
+		if settled != len(as) {
+			// Some were withdrawn or closed since they were read: do the batch again, as
+			// it is now. (Rare: between a read and a write a few milliseconds apart.)
+			return errRetry
+		}
+		if err := s.queue.Put(ctx, keep...); err != nil {
+			return err
 		}
 		if len(lift) > 0 {
 			if _, err := s.enforce.LiftMany(ctx, lift, "an automatic check of your appeal found this was a mistake: your account no longer meets the action's criteria, or a screen spares it"); err != nil {
 				return err
 			}
 		}
-		return s.tell(ctx, told...)
+		if err := s.audit.Append(ctx, entries); err != nil {
+			return err
+		}
+		if announce != nil {
+			return announce.Write(ctx)
+		}
+		return nil
 	})
+	if errors.Is(err, errRetry) {
+		return s.RescreenOnce(ctx)
+	}
 	return len(as), err
 }
+
+// errRetry says a batch found its appeals changed since it read them.
+var errRetry = errors.New("appeals changed while they were re-screened")
 
 func subjectOf(a *Appeal) bulk.AppealSubject {
 	sub := bulk.AppealSubject{Statement: a.Statement, Channel: string(a.Channel), Evidence: make([]bulk.AppealEvidence, len(a.Evidence))}

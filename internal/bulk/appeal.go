@@ -152,12 +152,8 @@ func (s *Service) SetAppeals(ctx context.Context, id string, set AppealSettings)
 // account is now: it returns the name of the first of the action's screens, then its
 // appeal screens, that spares it, or "" when none does (or the account no longer meets
 // the criteria: then "criteria"). An expression that fails at run time is an error:
-// people decide. Returns errs.NotFound for an unknown action.
-func (s *Service) Rescreen(ctx context.Context, id string, acct *accounts.Account, active []enforce.Entry, ap AppealSubject) (string, error) {
-	a, err := s.Get(ctx, id)
-	if err != nil {
-		return "", err
-	}
+// people decide.
+func (s *Service) Rescreen(ctx context.Context, a *Action, acct *accounts.Account, active []enforce.Entry, ap AppealSubject) (string, error) {
 	c, err := s.compiled(a)
 	if err != nil {
 		return "", err

@@ -308,6 +308,25 @@ func entryCopy(sn *Sanction, seq int64) Entry {
 	return e
 }
 
+// GetMany returns the sanctions of ids that exist, by ID, as the store holds them.
+func (s *Service) GetMany(ctx context.Context, ids []string) (map[string]*Sanction, error) {
+	ms, ok := s.store.(ManyStore)
+	if !ok {
+		out := make(map[string]*Sanction, len(ids))
+		for _, id := range ids {
+			sn, err := s.store.Get(ctx, id)
+			if errs.CodeOf(err) == errs.NotFound {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			out[id] = sn
+		}
+		return out, nil
+	}
+	return ms.GetMany(ctx, ids)
+}
+
 // Clock returns the service's clock reading, for callers that stamp sanctions themselves.
 func (s *Service) Clock() time.Time { return s.now().UTC() }
 

@@ -37,14 +37,15 @@ type Item struct {
 // Store keeps the queues. Writes must be called inside a write transaction (see package
 // txn).
 type Store interface {
-	// Put adds the item, or replaces it (with its lease ended) when it is there.
-	Put(ctx context.Context, it *Item) error
+	// Put adds the items, or replaces them (with their leases ended) when they are there.
+	Put(ctx context.Context, its ...*Item) error
 	// Get returns the item. Returns errs.NotFound when it is in no queue.
 	Get(ctx context.Context, queue, id string) (*Item, error)
 	// Remove takes the item out of its queue; an item not there is no error.
 	Remove(ctx context.Context, queue string, ids ...string) error
 	// Claim leases to who, until until, up to n items of queue whose lease is free at
-	// now and that do not exclude who, in priority order, and returns their IDs.
+	// now (none, or one that ended before now) and that do not exclude who, in priority
+	// order, and returns their IDs.
 	Claim(ctx context.Context, queue, who string, n int, now, until time.Time) ([]string, error)
 	// Release ends the lease on the item, which goes back to the queue.
 	Release(ctx context.Context, queue, id string) error

@@ -33,6 +33,19 @@ func (s *Accounts) Get(ctx context.Context, id string) (_ *accounts.Account, err
 	return a, err
 }
 
+func (s *Accounts) GetMany(ctx context.Context, ids []string) (_ map[string]*accounts.Account, err error) {
+	defer wrapErr(&err, "sqlstore.Accounts.GetMany", "")
+	out := make(map[string]*accounts.Account, len(ids))
+	err = s.db.queryIn(ctx, "SELECT "+accountCols+" FROM accounts WHERE id IN (%s)", ids, func(scan func(...any) error) error {
+		a, err := scanAccount(scan)
+		if err == nil {
+			out[a.ID] = a
+		}
+		return err
+	})
+	return out, err
+}
+
 func (s *Accounts) List(ctx context.Context, f accounts.Filter) (_ []*accounts.Account, err error) {
 	defer wrapErr(&err, "sqlstore.Accounts.List", f.After)
 	cols := accounts.AllColumns &^ f.Skip

@@ -45,15 +45,20 @@ func (s *Appeals) Insert(ctx context.Context, a *appeals.Appeal) (err error) {
 	if err != nil {
 		return err
 	}
-	_, err = s.db.exec(ctx, `INSERT INTO appeals (account, sanction, bulk_action, policy, state, open_sanction, rescreen, breached,
-		outcome, decided_by, created_at, body, id) VALUES (`+params(13)+`)`, row...)
-	if errs.CodeOf(err) == errs.Conflict {
-		if open, gerr := s.OpenFor(ctx, a.Sanction); gerr == nil {
-			return errs.E(errs.Conflict, "sanction %s has an open appeal already: %s", a.Sanction, open.ID)
-		}
-		return errs.E(errs.Conflict, "appeal %s exists already", a.ID)
+	// DO NOTHING rather than a failed statement, which would end a PostgreSQL
+	// transaction before the open appeal could be named.
+	res, err := s.db.exec(ctx, `INSERT INTO appeals (account, sanction, bulk_action, policy, state, open_sanction, rescreen, breached,
+		outcome, decided_by, created_at, body, id) VALUES (`+params(13)+`) ON CONFLICT DO NOTHING`, row...)
+	if err != nil {
+		return err
 	}
-	return err
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return err
+	}
+	if open, err := s.OpenFor(ctx, a.Sanction); err == nil {
+		return errs.E(errs.Conflict, "sanction %s has an open appeal already: %s", a.Sanction, open.ID)
+	}
+	return errs.E(errs.Conflict, "appeal %s exists already", a.ID)
 }
 
 func (s *Appeals) Update(ctx context.Context, a *appeals.Appeal) (err error) {
@@ -158,9 +163,31 @@ func (s *Appeals) List(ctx context.Context, f appeals.Filter) (_ []*appeals.Appe
 	return collect(ctx, s.db, scanAppeal, q, append(args, f.Limit)...)
 }
 
+func (s *Appeals) Settle(ctx context.Context, as []*appeals.Appeal) (_ int, err error) {
+	defer wrapErr(&err, "sqlstore.Appeals.Settle", "")
+	n := 0
+	for _, a := range as {
+		row, err := appealRow(a)
+		if err != nil {
+			return 0, err
+		}
+		res, err := s.db.exec(ctx, `UPDATE appeals SET account = ?, sanction = ?, bulk_action = ?, policy = ?, state = ?, open_sanction = ?,
+			rescreen = ?, breached = ?, outcome = ?, decided_by = ?, created_at = ?, body = ? WHERE id = ? AND rescreen = 1 AND state = 'open'`, row...)
+		if err != nil {
+			return 0, err
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return 0, err
+		}
+		n += int(k)
+	}
+	return n, nil
+}
+
 func (s *Appeals) ToRescreen(ctx context.Context, limit int) (_ []*appeals.Appeal, err error) {
 	defer wrapErr(&err, "sqlstore.Appeals.ToRescreen", "")
-	return collect(ctx, s.db, scanAppeal, appealSelect+" WHERE a.rescreen = 1 ORDER BY a.id LIMIT ?", limit)
+	return collect(ctx, s.db, scanAppeal, appealSelect+" WHERE a.rescreen = 1 AND a.state = 'open' ORDER BY a.id LIMIT ?", limit)
 }
 
 func (s *Appeals) OpenForMany(ctx context.Context, sanctions []string) (_ []*appeals.Appeal, err error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/stewardhq/steward/internal/errs"
@@ -18,22 +19,39 @@ func (db *DB) Review() *Review { return &Review{db} }
 
 var _ review.Store = (*Review)(nil)
 
-func (s *Review) Put(ctx context.Context, it *review.Item) (err error) {
-	defer wrapErr(&err, "sqlstore.Review.Put", it.ID)
-	if _, err := s.db.exec(ctx, "DELETE FROM review_excluded WHERE queue = ? AND id = ?", it.Queue, it.ID); err != nil {
-		return err
-	}
-	if _, err := s.db.exec(ctx, `INSERT INTO review_items (queue, id, harm, breached, due_at, created_at, holder, lease_until)
-		VALUES (?, ?, ?, ?, ?, ?, '', 0)
-		ON CONFLICT (queue, id) DO UPDATE SET harm = excluded.harm, breached = excluded.breached, due_at = excluded.due_at,
-			holder = '', lease_until = 0`,
-		it.Queue, it.ID, it.Harm, boolInt(it.Breached), nanos(it.DueAt), nanos(it.CreatedAt)); err != nil {
-		return err
-	}
-	for _, who := range it.Excluded {
-		if _, err := s.db.exec(ctx, "INSERT INTO review_excluded (queue, id, who) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-			it.Queue, it.ID, who); err != nil {
+func (s *Review) Put(ctx context.Context, its ...*review.Item) (err error) {
+	defer wrapErr(&err, "sqlstore.Review.Put", "")
+	const chunk = 200 // rows of 6 values: under both databases' limits on parameters
+	for start := 0; start < len(its); start += chunk {
+		part := its[start:min(start+chunk, len(its))]
+		items := make([]any, 0, 6*len(part))
+		keys := make([]any, 0, 1+len(part))
+		var excluded []any
+		keys = append(keys, part[0].Queue)
+		for _, it := range part {
+			if it.Queue != part[0].Queue {
+				return fmt.Errorf("items of queues %s and %s in one Put", part[0].Queue, it.Queue)
+			}
+			items = append(items, it.Queue, it.ID, it.Harm, boolInt(it.Breached), nanos(it.DueAt), nanos(it.CreatedAt))
+			keys = append(keys, it.ID)
+			for _, who := range it.Excluded {
+				excluded = append(excluded, it.Queue, it.ID, who)
+			}
+		}
+		if _, err := s.db.exec(ctx, "DELETE FROM review_excluded WHERE queue = ? AND id IN ("+params(len(part))+")", keys...); err != nil {
 			return err
+		}
+		if _, err := s.db.exec(ctx, `INSERT INTO review_items (queue, id, harm, breached, due_at, created_at) VALUES `+placeholders(len(part), 6)+`
+			ON CONFLICT (queue, id) DO UPDATE SET harm = excluded.harm, breached = excluded.breached, due_at = excluded.due_at,
+				holder = '', lease_until = 0`, items...); err != nil {
+			return err
+		}
+		for k := 0; k < len(excluded); k += 3 * chunk {
+			rows := excluded[k:min(k+3*chunk, len(excluded))]
+			if _, err := s.db.exec(ctx, "INSERT INTO review_excluded (queue, id, who) VALUES "+placeholders(len(rows)/3, 3)+
+				" ON CONFLICT DO NOTHING", rows...); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -90,22 +108,28 @@ func (s *Review) Remove(ctx context.Context, queue string, ids ...string) (err e
 
 func (s *Review) Claim(ctx context.Context, queue, who string, n int, now, until time.Time) (_ []string, err error) {
 	defer wrapErr(&err, "sqlstore.Review.Claim", who)
-	// The order the index holds, skipping leased and excluded rows; on PostgreSQL also
-	// rows another claim has locked, and the UPDATE checks the lease again.
+	// Leases that ended go back to the queue, so that the claim reads the unheld prefix
+	// of review_items_order from its top without skipping held rows (review_items_lease
+	// finds the ended ones); excluded rows are skipped, and on PostgreSQL rows another
+	// claim has locked; the UPDATE checks the lease again.
+	if _, err := s.db.exec(ctx, "UPDATE review_items SET holder = '', lease_until = 0 WHERE queue = ? AND lease_until > 0 AND lease_until < ?",
+		queue, nanos(now)); err != nil {
+		return nil, err
+	}
 	ids, err := collect(ctx, s.db, func(scan func(...any) error) (string, error) {
 		var id string
 		return id, scan(&id)
-	}, `SELECT i.id FROM review_items i WHERE i.queue = ? AND i.lease_until < ?
+	}, `SELECT i.id FROM review_items i WHERE i.queue = ? AND i.holder = ''
 		AND NOT EXISTS (SELECT 1 FROM review_excluded e WHERE e.queue = i.queue AND e.id = i.id AND e.who = ?)
 		ORDER BY i.breached DESC, i.harm DESC, i.created_at, i.id LIMIT ?`+s.db.d.skipLocked,
-		queue, nanos(now), who, n)
+		queue, who, n)
 	if err != nil || len(ids) == 0 {
 		return ids, err
 	}
 	got := ids[:0]
 	for _, id := range ids {
-		res, err := s.db.exec(ctx, "UPDATE review_items SET holder = ?, lease_until = ? WHERE queue = ? AND id = ? AND lease_until < ?",
-			who, nanos(until), queue, id, nanos(now))
+		res, err := s.db.exec(ctx, "UPDATE review_items SET holder = ?, lease_until = ? WHERE queue = ? AND id = ? AND holder = ''",
+			who, nanos(until), queue, id)
 		if err != nil {
 			return nil, err
 		}

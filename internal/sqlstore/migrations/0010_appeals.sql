@@ -1,8 +1,9 @@
 -- The review queue that appeals and report cases share, and appeals.
 -- Times are BIGINT nanoseconds since the Unix epoch, UTC.
 
--- One row per item waiting for a person. Claims read review_items_order from the top,
--- skipping leased rows (few: reviewers times what each claims) and excluded ones.
+-- One row per item waiting for a person. Claims read the unheld (holder '') part of
+-- review_items_order from the top, skipping only the items that exclude the reviewer;
+-- a claim first returns ended leases (review_items_lease) to the queue.
 CREATE TABLE review_items (
     queue       TEXT NOT NULL,
     id          TEXT NOT NULL,
@@ -14,7 +15,8 @@ CREATE TABLE review_items (
     lease_until BIGINT NOT NULL DEFAULT 0,
     PRIMARY KEY (queue, id)
 );
-CREATE INDEX review_items_order ON review_items (queue, breached DESC, harm DESC, created_at, id);
+CREATE INDEX review_items_order ON review_items (queue, holder, breached DESC, harm DESC, created_at, id);
+CREATE INDEX review_items_lease ON review_items (queue, lease_until);
 CREATE INDEX review_items_due ON review_items (queue, breached, due_at);
 
 -- Who may neither receive nor decide an item (four eyes).
