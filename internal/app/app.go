@@ -14,6 +14,7 @@ import (
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
 	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/reports"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -28,6 +29,7 @@ type Stores struct {
 	Notices     notify.Store
 	Webhooks    notify.WebhookStore
 	BulkActions bulk.Store
+	Reports     reports.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -55,6 +57,8 @@ type Config struct {
 	Bulk bulk.Config
 	// Webhooks says which addresses webhooks may reach (serve --webhook-allow-private).
 	Webhooks notify.Reach
+	// Reports tunes reporter weights and brigade detection.
+	Reports reports.Config
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -69,6 +73,7 @@ type App struct {
 	Notices  *notify.Notifier
 	Webhooks *notify.Webhooks
 	Bulk     *bulk.Service
+	Reports  *reports.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -110,7 +115,17 @@ func New(st Stores, cfg Config) (*App, error) {
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
 	}
+	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
+		Tx: st.Tx, Audit: rec}, cfg.Reports)
 	return a, nil
+}
+
+// sanctioned tells reports whether an account is under an active sanction, from the
+// decision index: reports never import enforce.
+type sanctioned struct{ e *enforce.Service }
+
+func (s sanctioned) Sanctioned(_ context.Context, account string) (bool, error) {
+	return len(s.e.Active(account, s.e.Now())) > 0, nil
 }
 
 // Worker is long-running background work: it runs until ctx ends, then finishes what it
