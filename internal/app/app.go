@@ -8,6 +8,7 @@ import (
 	"log/slog"
 
 	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/appeals"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/bulk"
@@ -15,6 +16,7 @@ import (
 	"github.com/stewardhq/steward/internal/idempotency"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/reports"
+	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -29,6 +31,8 @@ type Stores struct {
 	Notices     notify.Store
 	Webhooks    notify.WebhookStore
 	BulkActions bulk.Store
+	Review      review.Store
+	Appeals     appeals.Store
 	Reports     reports.Store
 }
 
@@ -57,6 +61,9 @@ type Config struct {
 	Bulk bulk.Config
 	// Webhooks says which addresses webhooks may reach (serve --webhook-allow-private).
 	Webhooks notify.Reach
+	// Appeals tunes appeals (clock, polling, the quality-review draw); its Announcer
+	// and Logger are filled in.
+	Appeals appeals.Config
 	// Reports tunes reporter weights and brigade detection.
 	Reports reports.Config
 }
@@ -73,6 +80,7 @@ type App struct {
 	Notices  *notify.Notifier
 	Webhooks *notify.Webhooks
 	Bulk     *bulk.Service
+	Appeals  *appeals.Service
 	Reports  *reports.Service
 
 	// Workers (see Workers).
@@ -104,7 +112,10 @@ func New(st Stores, cfg Config) (*App, error) {
 		Follower:   enforce.NewFollower(st.Sanctions, ix, log),
 		Dispatcher: notify.NewDispatcher(st.Webhooks, st.Tx, cfg.Webhooks, log),
 	}
-	a.Enforce = enforce.NewService(st.Sanctions, st.Accounts, st.Tx, rec, ix, enforce.Config{Announcer: a.Notices})
+	// Sanction changes are announced to the users (notify) and to appeals, which closes
+	// the open appeals of a sanction lifted by anyone else.
+	told := &announcers{a.Notices}
+	a.Enforce = enforce.NewService(st.Sanctions, st.Accounts, st.Tx, rec, ix, enforce.Config{Announcer: told})
 	if cfg.AuditKey != nil {
 		a.Sequencer = audit.NewSequencer(a.Audit, cfg.AuditKey, log)
 	}
@@ -115,9 +126,41 @@ func New(st Stores, cfg Config) (*App, error) {
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
 	}
+	cfg.Appeals.Announcer = a.Notices
+	if cfg.Appeals.Logger == nil {
+		cfg.Appeals.Logger = log
+	}
+	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec, cfg.Appeals)
+	*told = append(*told, a.Appeals)
 	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
 		Tx: st.Tx, Audit: rec}, cfg.Reports)
 	return a, nil
+}
+
+// announcers announces each sanction change to every one of them, in order.
+type announcers []enforce.Announcer
+
+func (as *announcers) Prepare(ctx context.Context, cs ...enforce.Change) (enforce.Announcement, error) {
+	out := make(announcements, 0, len(*as))
+	for _, a := range *as {
+		p, err := a.Prepare(ctx, cs...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+type announcements []enforce.Announcement
+
+func (as announcements) Write(ctx context.Context) error {
+	for _, a := range as {
+		if err := a.Write(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // sanctioned tells reports whether an account is under an active sanction, from the
@@ -139,9 +182,11 @@ type Worker interface {
 // bulk runner. Call Start first.
 func (a *App) Workers() map[string]Worker {
 	w := map[string]Worker{
-		"sanction follower": a.Follower,
-		"webhook delivery":  a.Dispatcher,
-		"bulk runner":       a.Bulk,
+		"sanction follower":   a.Follower,
+		"webhook delivery":    a.Dispatcher,
+		"bulk runner":         a.Bulk,
+		"appeal re-screening": a.Appeals.Rescreener(),
+		"appeal SLA timer":    a.Appeals.Timer(),
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer

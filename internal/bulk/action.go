@@ -87,9 +87,14 @@ type Action struct {
 	RevertReason    string              `json:"revert_reason,omitempty"`
 	RevertBy        principal.Principal `json:"revert_by,omitzero"`
 	Author          principal.Principal `json:"author"`
-	Version         int64               `json:"version"` // bumped on every write; guards concurrent runners
-	CreatedAt       time.Time           `json:"created_at"`
-	UpdatedAt       time.Time           `json:"updated_at"`
+	// Resumers are those besides the author who executed or resumed the action: like
+	// the author, four eyes keep them off its appeals.
+	Resumers []principal.Principal `json:"resumers,omitempty"`
+	// AppealSettings say how appeals against its sanctions are handled.
+	AppealSettings
+	Version   int64     `json:"version"` // bumped on every write; guards concurrent runners
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // Target is one account an execution sanctions, in the order it does so. The sanction's

@@ -29,6 +29,9 @@ var subjectSizes = map[string]uint64{
 	"account.sanctions.@items.services": enforce.MaxScope, "account.sanctions.@items.services.@items": 64,
 	"account.sanctions.@items.capabilities": enforce.MaxScope, "account.sanctions.@items.capabilities.@items": 64,
 	"account.sanctions.@items.reason_code": enforce.MaxRef, "account.sanctions.@items.policy": enforce.MaxRef,
+	// What appeal screens see of an appeal, at the limits package appeals enforces.
+	"appeal.statement": 4 * 5000, "appeal.channel": 8, "appeal.evidence": 20,
+	"appeal.evidence.@items.kind": 64, "appeal.evidence.@items.text": 4 * 2000, "appeal.evidence.@items.sha256": 64,
 }
 
 func (sizes) EstimateSize(n cost.AstNode) *cost.SizeEstimate {

@@ -66,14 +66,15 @@ func (s *Subject) set(a *accounts.Account, es []enforce.Entry) {
 	}
 }
 
-// newEnv returns the CEL environment every expression compiles in.
-func newEnv() (*cel.Env, error) {
-	return cel.NewEnv(
-		ext.NativeTypes(reflect.TypeFor[Subject](), types.ParseStructTag("cel")),
+// newEnv returns the CEL environment every expression compiles in, with more (the
+// appeal screens' `appeal`) when given.
+func newEnv(more ...cel.EnvOption) (*cel.Env, error) {
+	return cel.NewEnv(append([]cel.EnvOption{
+		ext.NativeTypes(reflect.TypeFor[Subject](), reflect.TypeFor[AppealSubject](), types.ParseStructTag("cel")),
 		cel.Variable("account", cel.ObjectType("bulk.Subject")),
 		cel.Variable("now", cel.TimestampType), // when the dry run or execution fixes its targets
 		ext.Strings(),
-	)
+	}, more...)...)
 }
 
 // MaxCost is the default of Config.MaxCost: the most one expression may cost, in CEL's
@@ -96,8 +97,8 @@ type language struct {
 	maxCost uint64 // estimated at compile time and enforced per evaluation; MaxUint64 for none
 }
 
-func newLanguage(maxCost uint64) (*language, error) {
-	env, err := newEnv()
+func newLanguage(maxCost uint64, more ...cel.EnvOption) (*language, error) {
+	env, err := newEnv(more...)
 	if err != nil {
 		return nil, err
 	}

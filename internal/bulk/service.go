@@ -54,15 +54,19 @@ type Service struct {
 	tx       txn.Runner
 	audit    *audit.Recorder
 	lang     *language
-	batch    int
-	page     int
-	readers  int
-	duty     float64
-	busy     func() bool
-	now      func() time.Time
-	poll     time.Duration
-	log      *slog.Logger
-	wake     chan struct{} // tells the runner there is work
+	// appealLang compiles appeal screens; appealProgs keeps them compiled by action
+	// and version.
+	appealLang  *language
+	appealProgs sync.Map
+	batch       int
+	page        int
+	readers     int
+	duty        float64
+	busy        func() bool
+	now         func() time.Time
+	poll        time.Duration
+	log         *slog.Logger
+	wake        chan struct{} // tells the runner there is work
 
 	mu       sync.Mutex
 	ahead    *ahead   // the next batch, being prepared
@@ -76,7 +80,11 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 	if err != nil {
 		return nil, fmt.Errorf("bulk: CEL environment: %w", err)
 	}
-	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, lang: lang,
+	alang, err := appealLanguage(cfg.MaxCost)
+	if err != nil {
+		return nil, fmt.Errorf("bulk: CEL environment for appeal screens: %w", err)
+	}
+	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, lang: lang, appealLang: alang,
 		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, busy: cfg.Busy, now: cfg.Now, poll: cfg.Poll, log: cfg.Logger, wake: make(chan struct{}, 1)}
 	if s.batch <= 0 {
 		s.batch = 1000
@@ -110,6 +118,7 @@ type CreateRequest struct {
 	Sanction  Template            `json:"sanction"`
 	Authority authority.Authority `json:"authority"`
 	Notify    *bool               `json:"notify,omitempty"` // default true
+	AppealSettings
 }
 
 // Create validates and stores a draft action. Returns errs.Invalid naming every field
@@ -121,7 +130,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	a := &Action{
 		ID: uuid.Must(uuid.NewV7()).String(), Name: r.Name, Criteria: r.Criteria, Screens: r.Screens,
 		Sanction: r.Sanction, Authority: r.Authority, Notify: r.Notify == nil || *r.Notify,
-		State: Draft, Version: 1, CreatedAt: now, UpdatedAt: now,
+		AppealSettings: r.AppealSettings, State: Draft, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	a.Author = principal.FromContext(ctx)
 	if a.Screens == nil {
@@ -132,6 +141,13 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 		fs.Add("name", "is required: 1 to 64 letters, digits, space or _ . : -")
 	}
 	if _, err := compileAction(s.lang, a); err != nil {
+		fields := errs.FieldsOf(err)
+		if fields == nil {
+			return nil, err
+		}
+		fs = append(fs, fields...)
+	}
+	if _, err := a.AppealSettings.check(s.appealLang); err != nil {
 		fields := errs.FieldsOf(err)
 		if fields == nil {
 			return nil, err
@@ -343,6 +359,7 @@ func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Ac
 			return err
 		}
 		a.State, a.CanaryPercent, a.AllowEvalErrors = Preparing, pct, r.AllowEvalErrors
+		a.recordResumer(ctx)
 		a.Progress.Accounts = n
 		a.startPhase(now)
 		return nil
@@ -383,6 +400,7 @@ func (s *Service) Resume(ctx context.Context, id string) (*Action, error) {
 		default:
 			return errs.E(errs.Conflict, "bulk action %s is %s; there is nothing to resume", a.ID, a.State)
 		}
+		a.recordResumer(ctx)
 		a.startPhase(now)
 		return nil
 	})

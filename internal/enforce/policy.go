@@ -21,8 +21,11 @@ type Policy struct {
 	// services (or, with capabilities only, restricts them) for that long.
 	Scope Scope `json:"scope"`
 	// StrikeLifetime is how long a strike counts towards the next step.
-	StrikeLifetime Duration  `json:"strike_lifetime"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	StrikeLifetime Duration `json:"strike_lifetime"`
+	// AppealSLA is how long people have to decide an appeal against a sanction under
+	// this policy; zero for the appeals' default (72 h).
+	AppealSLA Duration  `json:"appeal_sla,omitzero"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // DefaultStrikeLifetime is how long a strike counts when a policy does not say.
@@ -122,6 +125,9 @@ func (p *Policy) validate() error {
 	validateScope(&fs, "", p.Scope, "scope.")
 	if d := time.Duration(p.StrikeLifetime); d < time.Hour || d > 10*365*24*time.Hour {
 		fs.Add("strike_lifetime", "must be from 1h to 87600h")
+	}
+	if d := time.Duration(p.AppealSLA); d != 0 && (d < time.Hour || d > 90*24*time.Hour) {
+		fs.Add("appeal_sla", "must be from 1h to 2160h, or absent for 72h")
 	}
 	return fs.Err()
 }

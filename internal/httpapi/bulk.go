@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/stewardhq/steward/internal/appeals"
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/principal"
 )
@@ -42,12 +43,22 @@ func (s *server) createBulk(r *http.Request, body []byte) (func(context.Context)
 	}, nil
 }
 
+// bulkDetail is a bulk action with the appeals against its sanctions.
+type bulkDetail struct {
+	bulk.Status
+	Appeals appeals.BulkCounts `json:"appeals"`
+}
+
 func (s *server) getBulk(r *http.Request) (int, any, error) {
 	a, err := s.Bulk.Get(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, s.Bulk.StatusOf(a), nil
+	d := bulkDetail{Status: s.Bulk.StatusOf(a)}
+	if d.Appeals, err = s.Appeals.ForBulk(r.Context(), a.ID); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, d, nil
 }
 
 func (s *server) listBulkTargets(r *http.Request) (int, any, error) {

@@ -19,6 +19,7 @@ type policyBody struct {
 	Ladder         []string          `json:"ladder"`
 	Scope          enforce.Scope     `json:"scope"`
 	StrikeLifetime string            `json:"strike_lifetime,omitempty"` // a duration such as "8760h" (the default)
+	AppealSLA      string            `json:"appeal_sla,omitempty"`      // how long people have to decide an appeal, 1h to 2160h (default 72h)
 }
 
 type policyReply = enforce.Policy
@@ -87,6 +88,13 @@ func (s *server) putPolicy(r *http.Request, body []byte) (func(context.Context) 
 			return nil, errs.Field("strike_lifetime", `must be a duration such as "8760h"`)
 		}
 		p.StrikeLifetime = enforce.Duration(d)
+	}
+	if b.AppealSLA != "" {
+		d, err := time.ParseDuration(b.AppealSLA)
+		if err != nil {
+			return nil, errs.Field("appeal_sla", `must be a duration such as "72h"`)
+		}
+		p.AppealSLA = enforce.Duration(d)
 	}
 	return func(ctx context.Context) (int, any, error) {
 		created, err := s.Enforce.PutPolicy(ctx, p)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"slices"
 
 	"github.com/stewardhq/steward/internal/principal"
 )
@@ -50,6 +51,10 @@ var (
 
 // routes lists every route of the API and the roles that may call it.
 func (s *server) routes() []route {
+	return slices.Concat(s.baseRoutes(), s.appealRoutes())
+}
+
+func (s *server) baseRoutes() []route {
 	return []route{
 		{Method: "GET", Path: "/healthz", Public: true, Summary: "Answers 200 when the database answers and takes writes; 503 (storage_full) while it has no room.", Reply: health{}, handle: s.health},
 		{Method: "GET", Path: "/metrics", Public: true, Summary: "Prometheus metrics.", raw: s.metricsHandler().ServeHTTP},
@@ -115,7 +120,7 @@ func (s *server) routes() []route {
 			Summary: "Creates a draft bulk action: CEL criteria over `account`, named screens that spare, the sanction, the authority.",
 			Request: bulkBody{}, Reply: bulkReply{}, Status: http.StatusCreated, write: s.createBulk},
 		{Method: "GET", Path: "/v1/bulk-actions/{id}", Roles: bulkR, Summary: "Returns a bulk action with its state, progress, rate and estimated time left.",
-			Reply: bulkReply{}, handle: s.getBulk},
+			Reply: bulkDetail{}, handle: s.getBulk},
 		{Method: "GET", Path: "/v1/bulk-actions/{id}/targets", Roles: bulkR,
 			Summary: "Lists the accounts a bulk action targets, in the order it sanctions them, each with its sanction ID and whether it was sanctioned and reverted (?limit=, ?cursor=).",
 			Reply:   targetPage{}, handle: s.listBulkTargets},

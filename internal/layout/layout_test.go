@@ -116,14 +116,14 @@ var edges = map[string][]string{
 	"internal/bulk/population": {"internal/accounts"}, // test data: accounts to sweep
 	"internal/review":          {},
 	"internal/reports":         {"internal/review", "internal/accounts"},
-	"internal/appeals":         {"internal/enforce", "internal/bulk", "internal/review"},
+	"internal/appeals":         {"internal/enforce", "internal/bulk", "internal/review", "internal/accounts"},
 	"internal/ledger":          {"internal/accounts"},
 	"internal/vault":           {"internal/accounts"},
 	"internal/leak":            {"internal/vault"},
 	// takeout reads every domain it exports; add one here when its data joins the archive.
 	"internal/takeout": {"internal/accounts", "internal/enforce", "internal/reports", "internal/appeals", "internal/ledger", "internal/vault"},
 	// notify implements the announcer interfaces of the domains it hears from.
-	"internal/notify": {"internal/enforce", "internal/accounts"},
+	"internal/notify": {"internal/enforce", "internal/accounts", "internal/appeals"},
 
 	// The wiring builds every service from the stores it is given: any domain package
 	// (see wiring), never an adapter.

@@ -74,7 +74,7 @@ func loadMessages(fsys fs.FS) (*Messages, error) {
 		if err != nil {
 			return nil, fmt.Errorf("notify: %w", err)
 		}
-		for _, part := range []string{"subject", "body"} {
+		for _, part := range []string{"subject", "body", "appeal.subject", "appeal.body"} {
 			if t.Lookup(part) == nil {
 				return nil, fmt.Errorf("notify: %s does not define %q", name, part)
 			}
@@ -87,6 +87,14 @@ func loadMessages(fsys fs.FS) (*Messages, error) {
 	}
 	m.matcher = language.NewMatcher(m.tags)
 	return m, nil
+}
+
+// match returns the tag of the messages best matching locale; an unparsable locale
+// matches the fallback.
+func (m *Messages) match(locale string) language.Tag {
+	want, _ := language.Parse(locale)
+	_, i, _ := m.matcher.Match(want)
+	return m.tags[i]
 }
 
 // Locales returns the locales there are messages for.
@@ -139,9 +147,7 @@ const appealMark = "\x00appeal\x00"
 func (m *Messages) renderer() *renderer { return &renderer{m: m, done: map[string]rendered{}} }
 
 func (r *renderer) render(locale string, c enforce.Change) (subject, body, used string, err error) {
-	want, _ := language.Parse(locale) // an unparsable locale matches the fallback
-	_, i, _ := r.m.matcher.Match(want)
-	tag := r.m.tags[i]
+	tag := r.m.match(locale)
 	used = tag.String()
 	v := viewOf(c, used)
 	url := v.AppealURL

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/stewardhq/steward/internal/appeals"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
@@ -21,7 +22,8 @@ import (
 const NoticeCreated = "notice.created"
 
 // EventTypes lists every event type.
-var EventTypes = []string{string(enforce.Created), string(enforce.Lifted), string(enforce.Amended), NoticeCreated}
+var EventTypes = []string{string(enforce.Created), string(enforce.Lifted), string(enforce.Amended), NoticeCreated,
+	appeals.EventCreated, appeals.EventDecided, appeals.EventReleased, appeals.EventSLABreached, appeals.EventClosed, appeals.EventReopened}
 
 // Event is one entry of the outbox: written in the transaction of the change it tells
 // of, delivered to webhooks as a CloudEvent whose id is ID on every attempt.

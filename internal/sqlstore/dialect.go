@@ -47,6 +47,10 @@ type dialect struct {
 	// " FOR UPDATE" on PostgreSQL, "" on SQLite, whose writer holds the whole database.
 	// Nothing uses it yet: the coming ledger's balance checks will.
 	forUpdate string
+	// skipLocked ends a SELECT that locks the rows it reads and skips those another
+	// transaction has locked (a queue's claims): " FOR UPDATE SKIP LOCKED" on
+	// PostgreSQL, "" on SQLite.
+	skipLocked string
 	// rowidScans says whether a full scan of a table reads it fastest in rowid order,
 	// split by rowid ranges (SQLite), rather than split at sampled IDs (PostgreSQL).
 	rowidScans bool
@@ -131,9 +135,10 @@ var postgresDialect = dialect{
 		cols, _, _ = strings.Cut(cols, ")=")
 		return e.TableName, cols
 	},
-	signals:   true,
-	lockSQL:   "SELECT pg_advisory_xact_lock(?)",
-	forUpdate: " FOR UPDATE",
+	signals:    true,
+	lockSQL:    "SELECT pg_advisory_xact_lock(?)",
+	forUpdate:  " FOR UPDATE",
+	skipLocked: " FOR UPDATE SKIP LOCKED",
 }
 
 var rebound sync.Map // query with ? → query with $n

@@ -14,6 +14,8 @@ func (db *DB) Stores() app.Stores {
 		Notices:     db.Notices(),
 		Webhooks:    db.Webhooks(),
 		BulkActions: db.BulkActions(),
+		Review:      db.Review(),
+		Appeals:     db.Appeals(),
 		Reports:     db.Reports(),
 	}
 }
