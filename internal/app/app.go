@@ -133,7 +133,7 @@ func New(st Stores, cfg Config) (*App, error) {
 	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec, cfg.Appeals)
 	*told = append(*told, a.Appeals)
 	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
-		Tx: st.Tx, Audit: rec}, cfg.Reports)
+		Tx: st.Tx, Audit: rec, Announcer: a.Notices, Queue: st.Review, Imposer: imposer{a.Enforce}}, cfg.Reports)
 	return a, nil
 }
 
@@ -161,14 +161,6 @@ func (as announcements) Write(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-// sanctioned tells reports whether an account is under an active sanction, from the
-// decision index: reports never import enforce.
-type sanctioned struct{ e *enforce.Service }
-
-func (s sanctioned) Sanctioned(_ context.Context, account string) (bool, error) {
-	return len(s.e.Active(account, s.e.Now())) > 0, nil
 }
 
 // Worker is long-running background work: it runs until ctx ends, then finishes what it

@@ -22,9 +22,7 @@ func (f *fixture) accurate(category string, reporters []string, times int) {
 		for _, r := range reporters {
 			id = f.report(r, target, category, reports.Context{}).Case
 		}
-		if _, err := f.app.Reports.Settle(reviewer, id, true); err != nil {
-			f.t.Fatal(err)
-		}
+		f.mustSettle(id, true)
 	}
 }
 

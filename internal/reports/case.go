@@ -3,6 +3,8 @@ package reports
 import (
 	"context"
 	"time"
+
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 // State is where a case stands.
@@ -26,17 +28,29 @@ type Case struct {
 	State    State  `json:"state"`
 	// Score is what the queue orders by: the weights of the credible reports and of the
 	// signals, Weight - Discounted + SignalWeight.
-	Score        float64   `json:"score"`
-	Weight       float64   `json:"weight"`     // every report's weight
-	Discounted   float64   `json:"discounted"` // the weight of reports not counted
-	SignalWeight float64   `json:"signal_weight"`
-	Reports      int       `json:"reports"`
-	Signals      int       `json:"signals"`
-	Flags        []string  `json:"flags"`
-	Cluster      *Cluster  `json:"cluster,omitempty"` // set with FlagBrigade
-	OpenedAt     time.Time `json:"opened_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
-	Version      int64     `json:"version"` // bumped on every write
+	Score        float64  `json:"score"`
+	Weight       float64  `json:"weight"`     // every report's weight
+	Discounted   float64  `json:"discounted"` // the weight of reports not counted
+	SignalWeight float64  `json:"signal_weight"`
+	Reports      int      `json:"reports"`
+	Signals      int      `json:"signals"`
+	Flags        []string `json:"flags"`
+	Cluster      *Cluster `json:"cluster,omitempty"` // set with FlagBrigade
+	// Set by decisions: the outcome, the sanction it imposed, who decided and why. A
+	// protected target's case is actioned only by a second reviewer: the first one's
+	// approval waits in Approvals.
+	Outcome   Outcome               `json:"outcome,omitempty"`
+	Sanction  string                `json:"sanction,omitempty"`
+	Note      string                `json:"note,omitempty"`
+	DecidedBy *principal.Principal  `json:"decided_by,omitempty"`
+	DecidedAt *time.Time            `json:"decided_at,omitempty"`
+	Approvals []principal.Principal `json:"approvals,omitempty"`
+	// Automated lists the sanctions signals' rules imposed by themselves, as a policy
+	// allowed them.
+	Automated []string  `json:"automated,omitempty"`
+	OpenedAt  time.Time `json:"opened_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+	Version   int64     `json:"version"` // bumped on every write
 }
 
 func (c *Case) rescore() { c.Score = max(0, c.Weight-c.Discounted) + c.SignalWeight }

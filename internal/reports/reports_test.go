@@ -15,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/reports"
+	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -22,7 +23,29 @@ import (
 var (
 	service  = principal.NewContext(audit.WithRequestID(context.Background(), "req-1"), principal.Principal{Name: "platform", Role: principal.Service})
 	reviewer = principal.NewContext(audit.WithRequestID(context.Background(), "req-2"), principal.Principal{Name: "rita", Role: principal.Reviewer})
+	second   = principal.NewContext(audit.WithRequestID(context.Background(), "req-3"), principal.Principal{Name: "rob", Role: principal.Reviewer})
 )
+
+// settle decides case id as the reviewer in ctx: a strike under policy "conduct" when
+// actioned.
+func (f *fixture) settle(ctx context.Context, id string, actioned bool) (*reports.Case, error) {
+	f.t.Helper()
+	if _, err := f.app.Reports.Claim(ctx, review.ClaimRequest{N: review.MaxClaim}); err != nil {
+		f.t.Fatal(err)
+	}
+	d := reports.Decision{Outcome: reports.Dismiss, Note: "not a violation"}
+	if actioned {
+		d = reports.Decision{Outcome: reports.Action, Policy: "conduct", Strike: true, Note: "confirmed"}
+	}
+	return f.app.Reports.Decide(ctx, id, d)
+}
+
+func (f *fixture) mustSettle(id string, actioned bool) {
+	f.t.Helper()
+	if _, err := f.settle(reviewer, id, actioned); err != nil {
+		f.t.Fatalf("decide %s: %v", id, err)
+	}
+}
 
 // clock is a test's movable clock.
 type clock struct {
@@ -55,7 +78,14 @@ func newFixture(t *testing.T, db *sqlstore.DB, cfg reports.Config) *fixture {
 	t.Helper()
 	c := &clock{t: epoch}
 	cfg.Now = c.now
-	return &fixture{t: t, db: db, app: storetest.NewApp(t, db, app.Config{Reports: cfg}), clock: c}
+	f := &fixture{t: t, db: db, app: storetest.NewApp(t, db, app.Config{Reports: cfg}), clock: c}
+	_, err := f.app.Enforce.PutPolicy(service, &enforce.Policy{ID: "conduct", ReasonCode: "conduct",
+		Title: map[string]string{"en": "Conduct", "zh-CN": "行为"}, Clause: map[string]string{"en": "Be kind", "zh-CN": "友善"},
+		Ladder: []string{"warning", "72h"}, Scope: enforce.Scope{Capabilities: []string{"chat.send"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 // accounts creates accounts of the given age, each linked to links.
@@ -187,13 +217,9 @@ func TestAccuracyLearnsFromDecisions(t *testing.T) {
 		// Alice's reports are actioned three times, Bob's dismissed three times.
 		for _, m := range []string{"m1", "m2", "m3"} {
 			a := f.report("alice", m, "spam", reports.Context{})
-			if _, err := f.app.Reports.Settle(reviewer, a.Case, true); err != nil {
-				t.Fatal(err)
-			}
+			f.mustSettle(a.Case, true)
 			b := f.report("bob", m, "fraud", reports.Context{})
-			if _, err := f.app.Reports.Settle(reviewer, b.Case, false); err != nil {
-				t.Fatal(err)
-			}
+			f.mustSettle(b.Case, false)
 		}
 		end := time.Now().Add(240 * time.Hour) // enforce keeps the real clock
 		if _, err := f.app.Enforce.Impose(service, &enforce.Sanction{Account: "sanctioned", Kind: enforce.Restrict,
@@ -234,16 +260,16 @@ func TestAccuracyLearnsFromDecisions(t *testing.T) {
 	})
 }
 
-func TestSettleRefusesADecidedCase(t *testing.T) {
+func TestDecideRefusesADecidedCase(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		f := newFixture(t, db, reports.Config{})
 		f.accounts(year, "alice", "mallory")
 		rc := f.report("alice", "mallory", "spam", reports.Context{})
-		who, err := f.app.Reports.Settle(reviewer, rc.Case, true)
-		if err != nil || len(who) != 1 || who[0] != "alice" {
-			t.Fatalf("settle: %v, %v", who, err)
+		c, err := f.settle(reviewer, rc.Case, true)
+		if err != nil || c.State != reports.Decided || c.Outcome != reports.Action || c.Sanction == "" {
+			t.Fatalf("decide: %+v, %v", c, err)
 		}
-		if _, err := f.app.Reports.Settle(reviewer, rc.Case, false); errs.CodeOf(err) != errs.Conflict {
+		if _, err := f.settle(reviewer, rc.Case, false); errs.CodeOf(err) != errs.Conflict {
 			t.Fatalf("settling twice: %v", err)
 		}
 		f.clock.add(24 * time.Hour)

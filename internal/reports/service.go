@@ -10,6 +10,7 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -36,9 +37,19 @@ const (
 )
 
 // Announcer is told of case changes inside the write transaction that makes them, so
-// what it writes (webhook events) commits with them.
+// what it writes (webhook events, the reporters' notices) commits with them.
 type Announcer interface {
-	AnnounceCase(ctx context.Context, ev Event, c *Case, at time.Time) error
+	AnnounceCase(ctx context.Context, c CaseChange) error
+}
+
+// CaseChange is one case change, as announced.
+type CaseChange struct {
+	Event Event
+	Case  *Case
+	At    time.Time
+	// Reporters are told the outcome of a decided case (Case.Outcome): in their locale,
+	// and without the target's identity or private details.
+	Reporters []string
 }
 
 // Deps is what a Service is built over; Sanctions and Announcer may be nil.
@@ -49,6 +60,8 @@ type Deps struct {
 	Tx        txn.Runner
 	Audit     *audit.Recorder
 	Announcer Announcer
+	Queue     review.Store // the shared review queue; cases wait in Queue
+	Imposer   Imposer      // how a decision (or an allowing rule) imposes
 }
 
 // Service takes reports and signals into cases, and learns from decided cases.
@@ -71,6 +84,9 @@ type Receipt struct {
 	Case    string `json:"case"`
 	Opened  bool   `json:"opened"` // the report opened the case
 	Flagged bool   `json:"flagged"`
+	// Sanction is the restriction a signal's rule imposed by itself, as a policy
+	// allows it; a report never imposes anything.
+	Sanction string `json:"sanction,omitempty"`
 }
 
 // Report takes r (Reporter, Target, Category, Text, Evidence and Context set) into the
@@ -184,14 +200,48 @@ func (s *Service) save(ctx context.Context, c *Case, now time.Time) error {
 	c.rescore()
 	c.UpdatedAt = now
 	c.Version++
-	return s.Store.UpdateCase(ctx, c)
+	if err := s.Store.UpdateCase(ctx, c); err != nil {
+		return err
+	}
+	return s.enqueue(ctx, c, now)
+}
+
+// Queue is the review queue cases wait in.
+const Queue = "cases"
+
+// harm is a case's place in the review queue: its score, in thousandths.
+func harm(c *Case) int64 { return int64(c.Score * 1000) }
+
+// enqueue puts an open case in the review queue at its score, or moves it there; a case
+// a reviewer holds keeps its place until the lease ends (Put would end the lease).
+func (s *Service) enqueue(ctx context.Context, c *Case, now time.Time) error {
+	if s.Queue == nil || c.State != Open {
+		return nil
+	}
+	it, err := s.Queue.Get(ctx, Queue, c.ID)
+	switch {
+	case errs.CodeOf(err) == errs.NotFound:
+		it = &review.Item{Queue: Queue, ID: c.ID, DueAt: c.OpenedAt.Add(s.cfg.SLA), CreatedAt: c.OpenedAt}
+	case err != nil:
+		return err
+	case it.Holder != "" && now.Before(it.LeaseUntil):
+		return nil
+	case it.Harm == harm(c):
+		return nil
+	}
+	it.Harm = harm(c)
+	return s.Queue.Put(ctx, it)
 }
 
 func (s *Service) announce(ctx context.Context, ev Event, c *Case, now time.Time) error {
+	return s.tell(ctx, CaseChange{Event: ev, Case: c, At: now})
+}
+
+func (s *Service) tell(ctx context.Context, ch CaseChange) error {
 	if s.Announcer == nil {
 		return nil
 	}
-	return s.Announcer.AnnounceCase(ctx, ev, c, now)
+	return s.Announcer.AnnounceCase(ctx, ch)
 }
 
 // judge looks at c's burst window and, when it is a brigade, flags c and discounts the
@@ -267,10 +317,17 @@ func (s *Service) Signal(ctx context.Context, sg *Signal) (*Receipt, error) {
 		}
 		c.Signals++
 		c.SignalWeight += sg.Weight
+		sn, err := s.automated(ctx, sg, rule)
+		if err != nil {
+			return err
+		}
+		if sn != "" {
+			c.Automated = append(c.Automated, sn)
+		}
 		if err := s.save(ctx, c, now); err != nil {
 			return err
 		}
-		rc = Receipt{ID: sg.ID, Case: c.ID, Opened: opened, Flagged: c.Flagged(FlagBrigade)}
+		rc = Receipt{ID: sg.ID, Case: c.ID, Opened: opened, Flagged: c.Flagged(FlagBrigade), Sanction: sn}
 		if err := s.Audit.Record(ctx, audit.Change{Action: "signal.create", Subject: sg.Account, Value: sg}); err != nil {
 			return err
 		}
@@ -392,39 +449,20 @@ type Standing struct {
 	BadFaithNow bool    `json:"bad_faith"`
 }
 
-// Settle closes c as decided and teaches its reporters: those of an actioned case gain
-// accuracy in its category, those of a dismissed one lose it. It runs inside the
-// decision's write transaction (or one of its own) and returns the reporters, each once.
-// Returns errs.Conflict when c is not open.
-func (s *Service) Settle(ctx context.Context, id string, actioned bool) (reporters []string, err error) {
-	now := s.cfg.Now().UTC()
-	err = s.Tx.Write(ctx, func(ctx context.Context) error {
-		c, err := s.Store.GetCase(ctx, id)
-		if err != nil {
-			return err
-		}
-		if c.State != Open {
-			return errs.E(errs.Conflict, "case %s is %s already", id, c.State)
-		}
-		rs, err := s.Store.CaseReports(ctx, id, time.Time{}, 1<<30)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			reporters = append(reporters, r.Reporter)
-		}
-		slices.Sort(reporters)
-		reporters = slices.Compact(reporters)
-		if err := s.Store.Learn(ctx, c.Category, reporters, actioned); err != nil {
-			return err
-		}
-		c.State = Decided
-		if err := s.save(ctx, c, now); err != nil {
-			return err
-		}
-		return s.announce(ctx, CaseDecided, c, now)
-	})
-	return reporters, err
+// learn teaches c's reporters from its decision: those of an actioned case gain
+// accuracy in its category, those of a dismissed one lose it. It returns the reporters,
+// each once. Call it inside the decision's write transaction.
+func (s *Service) learn(ctx context.Context, c *Case, actioned bool) (reporters []string, err error) {
+	rs, err := s.Store.CaseReports(ctx, c.ID, time.Time{}, 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range rs {
+		reporters = append(reporters, r.Reporter)
+	}
+	slices.Sort(reporters)
+	reporters = slices.Compact(reporters)
+	return reporters, s.Store.Learn(ctx, c.Category, reporters, actioned)
 }
 
 // MarkBadFaith marks reporters of the case as acting in bad faith in its category for

@@ -36,6 +36,8 @@ type Config struct {
 	// Rules are the signal rules the platform has set up, by rule ID. A signal of an
 	// unlisted rule goes to category "other" with weight 0.5.
 	Rules map[string]Rule
+	// SLA is how long a case may wait in the queue for a decision. Default 72 hours.
+	SLA time.Duration
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
 }
@@ -44,6 +46,17 @@ type Config struct {
 type Rule struct {
 	Category string  `json:"category"`
 	Weight   float64 `json:"weight"` // a signal adds Weight × its score to its case
+	// Allow, when set, is the one thing the rule may impose by itself: a restrict of
+	// the listed capabilities, for at most a while, on authority "automated" with the
+	// rule's ID. Never a suspension or a ban. None is allowed by default.
+	Allow *Allowance `json:"allow,omitempty"`
+}
+
+// Allowance is a narrow automated restriction a policy allows a rule.
+type Allowance struct {
+	Capabilities []string      `json:"capabilities"`
+	For          time.Duration `json:"for"`       // how long the restriction lasts
+	MinScore     float64       `json:"min_score"` // signals scoring below it impose nothing
 }
 
 // MaxWindowReports caps the reports a burst is judged on: past it, the window's
@@ -74,6 +87,7 @@ func (c Config) withDefaults() Config {
 	def(&c.BurstFactor, 10)
 	def(&c.RelatedShare, 0.5)
 	defDur(&c.BadFaithFor, 90*24*time.Hour)
+	defDur(&c.SLA, 72*time.Hour)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
