@@ -404,7 +404,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Case, error) {
 	if f.Flag != "" && f.Flag != FlagBrigade {
 		fs.Add("flag", "must be %q", FlagBrigade)
 	}
-	if f.Limit <= 0 || f.Limit > MaxPage {
+	if f.Limit <= 0 || f.Limit > MaxPage+1 { // one more: a caller looks one ahead for its next page
 		fs.Add("limit", "must be 1 to %d", MaxPage)
 	}
 	if err := fs.Err(); err != nil {
