@@ -2,11 +2,13 @@ package reports_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/stewardhq/steward/internal/reports"
+	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -26,10 +28,10 @@ func (f *fixture) accurate(category string, reporters []string, times int) {
 	}
 }
 
-// TestBrigadeIsFlaggedAndSitsBelowCredibleReports is the scenario without the
-// decisions: 300 reports against an innocent account within ten minutes from 300 new
+// TestBrigadeIsFlaggedAndSitsBelowCredibleReports is the "Done when": 300 reports against an innocent account within ten minutes from 300 new
 // accounts sharing a device prefix make one flagged case that sits below a case of 12
-// reports from established accurate reporters against a real abuser.
+// reports from established accurate reporters against a real abuser; no report sanctions
+// anyone without a decision; every reporter gets the outcome notice.
 func TestBrigadeIsFlaggedAndSitsBelowCredibleReports(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		f := newFixture(t, db, reports.Config{})
@@ -68,6 +70,8 @@ func TestBrigadeIsFlaggedAndSitsBelowCredibleReports(t *testing.T) {
 			t.Fatalf("queue %v: want the abuser's case %s above the brigade's %s", ids, abuse, flagged)
 		}
 		b := page[1]
+		t.Logf("abuser's case: %d reports, score %.2f; brigade's: %d reports, score %.2f (weight %.2f, discounted %.2f), cluster %+v",
+			page[0].Reports, page[0].Score, b.Reports, b.Score, b.Weight, b.Discounted, b.Cluster)
 		if b.Reports != 300 || !b.Flagged(reports.FlagBrigade) || b.Cluster == nil {
 			t.Fatalf("brigade case: %+v", b)
 		}
@@ -80,6 +84,42 @@ func TestBrigadeIsFlaggedAndSitsBelowCredibleReports(t *testing.T) {
 		only, err := f.app.Reports.List(reviewer, reports.Filter{Flag: reports.FlagBrigade, Limit: 10})
 		if err != nil || len(only) != 1 || only[0].ID != flagged {
 			t.Errorf("flag filter: %v, %v", only, err)
+		}
+
+		// No report sanctioned anyone: only a decision does.
+		for _, who := range []string{"innocent", "abuser"} {
+			if ss, err := f.app.Enforce.List(service, who, "", 10); err != nil || len(ss) != 0 {
+				t.Fatalf("reports alone sanctioned %s: %+v, %v", who, ss, err)
+			}
+		}
+		// The reviewer is handed the abuser's case first.
+		got, err := f.app.Reports.Claim(reviewer, review.ClaimRequest{N: 1})
+		if err != nil || len(got) != 1 || got[0].ID != abuse {
+			t.Fatalf("first claim %v, %v: want the abuser's case", got, err)
+		}
+		if _, err := f.settle(reviewer, abuse, true); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.settle(reviewer, flagged, false); err != nil {
+			t.Fatal(err)
+		}
+		if ss, _ := f.app.Enforce.List(service, "innocent", "", 10); len(ss) != 0 {
+			t.Fatalf("the brigade's target was sanctioned: %+v", ss)
+		}
+		// Every reporter hears the outcome of the case they reported to.
+		for _, set := range []struct {
+			reporters []string
+			id        string
+		}{{honest, abuse}, {brigade, flagged}} {
+			for _, r := range set.reporters {
+				ns, err := f.app.Notices.List(service, r, "", 10)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(ns) == 0 || string(ns[0].Event) != string(reports.CaseDecided) || !strings.Contains(ns[0].Body, set.id) {
+					t.Fatalf("%s has no outcome notice of case %s: %+v", r, set.id, ns)
+				}
+			}
 		}
 	})
 }
