@@ -15,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
 	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/reports"
 	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/txn"
 )
@@ -32,6 +33,7 @@ type Stores struct {
 	BulkActions bulk.Store
 	Review      review.Store
 	Appeals     appeals.Store
+	Reports     reports.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -62,6 +64,8 @@ type Config struct {
 	// Appeals tunes appeals (clock, polling, the quality-review draw); its Announcer
 	// and Logger are filled in.
 	Appeals appeals.Config
+	// Reports tunes reporter weights and brigade detection.
+	Reports reports.Config
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -77,6 +81,7 @@ type App struct {
 	Webhooks *notify.Webhooks
 	Bulk     *bulk.Service
 	Appeals  *appeals.Service
+	Reports  *reports.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -127,6 +132,8 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec, cfg.Appeals)
 	*told = append(*told, a.Appeals)
+	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
+		Tx: st.Tx, Audit: rec, Announcer: a.Notices, Queue: st.Review, Imposer: imposer{a.Enforce}}, cfg.Reports)
 	return a, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/reports"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -23,7 +24,8 @@ const NoticeCreated = "notice.created"
 
 // EventTypes lists every event type.
 var EventTypes = []string{string(enforce.Created), string(enforce.Lifted), string(enforce.Amended), NoticeCreated,
-	appeals.EventCreated, appeals.EventDecided, appeals.EventReleased, appeals.EventSLABreached, appeals.EventClosed, appeals.EventReopened}
+	appeals.EventCreated, appeals.EventDecided, appeals.EventReleased, appeals.EventSLABreached, appeals.EventClosed, appeals.EventReopened,
+	string(reports.CaseOpened), string(reports.CaseFlagged), string(reports.CaseDecided)}
 
 // Event is one entry of the outbox: written in the transaction of the change it tells
 // of, delivered to webhooks as a CloudEvent whose id is ID on every attempt.

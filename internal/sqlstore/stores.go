@@ -16,5 +16,6 @@ func (db *DB) Stores() app.Stores {
 		BulkActions: db.BulkActions(),
 		Review:      db.Review(),
 		Appeals:     db.Appeals(),
+		Reports:     db.Reports(),
 	}
 }
