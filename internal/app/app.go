@@ -13,6 +13,7 @@ import (
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/ledger"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/txn"
 )
@@ -28,6 +29,7 @@ type Stores struct {
 	Notices     notify.Store
 	Webhooks    notify.WebhookStore
 	BulkActions bulk.Store
+	Ledger      ledger.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -69,6 +71,7 @@ type App struct {
 	Notices  *notify.Notifier
 	Webhooks *notify.Webhooks
 	Bulk     *bulk.Service
+	Ledger   *ledger.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -99,6 +102,7 @@ func New(st Stores, cfg Config) (*App, error) {
 		Follower:   enforce.NewFollower(st.Sanctions, ix, log),
 		Dispatcher: notify.NewDispatcher(st.Webhooks, st.Tx, cfg.Webhooks, log),
 	}
+	a.Ledger = ledger.NewService(st.Ledger, st.Accounts, st.Tx, rec, ledger.Config{})
 	a.Enforce = enforce.NewService(st.Sanctions, st.Accounts, st.Tx, rec, ix, enforce.Config{Announcer: a.Notices})
 	if cfg.AuditKey != nil {
 		a.Sequencer = audit.NewSequencer(a.Audit, cfg.AuditKey, log)
