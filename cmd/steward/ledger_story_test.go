@@ -50,7 +50,7 @@ func TestSeedStoryWallets(t *testing.T) {
 				var h struct{ ID string }
 				if _, err := call(comp, "POST", "/v1/holds", map[string]any{"account": fmt.Sprintf("u%d", i), "currency": "CNY", "amount": "all",
 					"authority": map[string]any{"kind": "legal_order", "issuer": "Shanghai PSB", "reference": "SH-2026-0042", "document_sha256": strings.Repeat("ab", 32)},
-					"reason": "funds frozen pending investigation"}, &h); err != nil {
+					"reason":    "funds frozen pending investigation"}, &h); err != nil {
 					t.Fatal(err)
 				}
 				holds[i] = h.ID
