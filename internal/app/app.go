@@ -102,7 +102,7 @@ func New(st Stores, cfg Config) (*App, error) {
 		Follower:   enforce.NewFollower(st.Sanctions, ix, log),
 		Dispatcher: notify.NewDispatcher(st.Webhooks, st.Tx, cfg.Webhooks, log),
 	}
-	a.Ledger = ledger.NewService(st.Ledger, st.Accounts, st.Tx, rec, ledger.Config{})
+	a.Ledger = ledger.NewService(st.Ledger, st.Accounts, st.Tx, rec, ledger.Config{Announcer: a.Notices})
 	a.Enforce = enforce.NewService(st.Sanctions, st.Accounts, st.Tx, rec, ix, enforce.Config{Announcer: a.Notices})
 	if cfg.AuditKey != nil {
 		a.Sequencer = audit.NewSequencer(a.Audit, cfg.AuditKey, log)

@@ -72,7 +72,10 @@ func (s *Service) placeHold(ctx context.Context, h *Hold) error {
 	if err := s.store.UpdateWallets(ctx, []*Wallet{w}); err != nil {
 		return err
 	}
-	return s.audit.Record(ctx, audit.Change{Action: "ledger.hold", Subject: h.Account, Value: h})
+	if err := s.audit.Record(ctx, audit.Change{Action: "ledger.hold", Subject: h.Account, Value: h}); err != nil {
+		return err
+	}
+	return s.announce(ctx, HoldNotice{Event: HoldPlaced, Hold: h, At: h.CreatedAt})
 }
 
 // Hold returns the hold. Returns errs.NotFound when there is none.
@@ -230,5 +233,8 @@ func (s *Service) apply(ctx context.Context, h *Hold, rel *Release, insert bool)
 	if err != nil {
 		return err
 	}
-	return s.audit.Record(ctx, audit.Change{Action: "ledger.release", Subject: h.Account, Value: rel})
+	if err := s.audit.Record(ctx, audit.Change{Action: "ledger.release", Subject: h.Account, Value: rel}); err != nil {
+		return err
+	}
+	return s.announce(ctx, HoldNotice{Event: HoldReleased, Hold: h, Release: rel, At: now})
 }

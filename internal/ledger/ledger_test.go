@@ -29,6 +29,8 @@ var (
 	agent       = principal.NewContext(context.Background(), principal.Key("ann", principal.Agent, "k-ann"))
 )
 
+var riskRule = authority.Authority{Kind: authority.Automated, Rule: "risk-1"}
+
 const sha = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 
 var order = ledger.HoldAuthority{Authority: authority.Authority{Kind: authority.LegalOrder, Issuer: "Wuhan PSB", Reference: "WH-2026-118"}, DocumentSHA256: sha}
@@ -451,5 +453,56 @@ func TestHoldFromAnotherProcess(t *testing.T) {
 		}
 		_, _, err := l.Withdraw(service, &ledger.Withdrawal{ID: "w-1", Account: "u-1", Amount: 1, Currency: "CNY", Destination: "bank:1"})
 		wantCode(t, err, errs.FundsHeld)
+	})
+}
+
+// TestHoldNotices: the holder of a held wallet is told, in their language, what is held,
+// under whose order and how to contest it, and again at each release.
+func TestHoldNotices(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		a := storetest.NewApp(t, db, app.Config{})
+		for id, locale := range map[string]string{"u-en": "en", "u-zh": "zh-CN"} {
+			if _, err := a.Accounts.Put(service, &accounts.Account{ID: id, Region: "hb", Locale: locale, CreatedAt: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for _, id := range []string{"u-en", "u-zh"} {
+			deposit(t, a.Ledger, "d-"+id, id, 100_000)
+		}
+		en, err := a.Ledger.PlaceHold(compliance, ledger.HoldRequest{Account: "u-en", Currency: "CNY", Amount: 60_000, Authority: order, Reason: "court freeze"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Ledger.PlaceHold(compliance, ledger.HoldRequest{Account: "u-zh", Currency: "CNY", All: true, Authority: order, Reason: "court freeze"}); err != nil {
+			t.Fatal(err)
+		}
+		latest := func(account string) string {
+			ns, err := a.Notices.List(service, account, "", 1)
+			if err != nil || len(ns) != 1 {
+				t.Fatalf("notices of %s: %v, %v", account, ns, err)
+			}
+			return ns[0].Subject + "\n" + ns[0].Body
+		}
+		for account, want := range map[string][]string{
+			"u-en": {"600.00 CNY in your wallet is on hold", "Wuhan PSB, reference WH-2026-118", "To contest it, contact Wuhan PSB", en.ID},
+			"u-zh": {"您钱包中的全部CNY已被冻结", "冻结机关：Wuhan PSB，文书编号 WH-2026-118"},
+		} {
+			got := latest(account)
+			for _, w := range want {
+				if !strings.Contains(got, w) {
+					t.Errorf("notice to %s lacks %q:\n%s", account, w, got)
+				}
+			}
+		}
+		rel, err := a.Ledger.RequestRelease(compliance, en.ID, ledger.ReleaseRequest{Amount: 10_000, Reason: "salary verified"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.Ledger.ApproveRelease(complianceB, en.ID, rel.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := latest("u-en"); !strings.Contains(got, "100.00 CNY of the hold is released") || !strings.Contains(got, "500.00 CNY stays on hold") {
+			t.Errorf("release notice:\n%s", got)
+		}
 	})
 }

@@ -19,21 +19,24 @@ import (
 type Config struct {
 	// Now is the clock; time.Now when nil. Tests move it.
 	Now func() time.Time
+	// Announcer is told of every hold and release; none when nil.
+	Announcer Announcer
 }
 
 // Service moves money between ledger accounts, holds and releases it, pays it out and
 // compensates, each change audited in the transaction that writes it.
 type Service struct {
-	store    Store
-	accounts Accounts
-	tx       txn.Runner
-	audit    *audit.Recorder
-	now      func() time.Time
+	store     Store
+	accounts  Accounts
+	tx        txn.Runner
+	audit     *audit.Recorder
+	now       func() time.Time
+	announcer Announcer
 }
 
 // NewService returns a Service over store, for the accounts of accts.
 func NewService(store Store, accts Accounts, tx txn.Runner, rec *audit.Recorder, cfg Config) *Service {
-	s := &Service{store: store, accounts: accts, tx: tx, audit: rec, now: cfg.Now}
+	s := &Service{store: store, accounts: accts, tx: tx, audit: rec, now: cfg.Now, announcer: cfg.Announcer}
 	if s.now == nil {
 		s.now = time.Now
 	}
