@@ -142,7 +142,7 @@ func (db *DB) openSQLite(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-131072)&"+pragmas)
+	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-131072)&_pragma=temp_store(2)&"+pragmas)
 	if err != nil {
 		return err
 	}

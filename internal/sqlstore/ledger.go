@@ -72,9 +72,39 @@ func (l *Ledger) OpenWallet(ctx context.Context, w *ledger.Wallet) (err error) {
 
 func (l *Ledger) UpdateWallets(ctx context.Context, ws []*ledger.Wallet) (err error) {
 	defer wrapErr(&err, "sqlstore.Ledger.UpdateWallets", len(ws))
-	for _, w := range ws {
-		if _, err := l.db.exec(ctx, "UPDATE ledger_wallets SET posted = ?, pending = ?, holds = ? WHERE id = ?",
-			w.Posted, w.Pending, int64(w.Holds), w.ID); err != nil {
+	if len(ws) == 1 || !l.db.d.foldsWrites {
+		for _, w := range ws {
+			if _, err := l.db.exec(ctx, "UPDATE ledger_wallets SET posted = ?, pending = ?, holds = ? WHERE id = ?",
+				w.Posted, w.Pending, int64(w.Holds), w.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	// One statement per chunk rather than one per wallet: a batch of 8,000 transfers
+	// changes up to 16,000 wallets, each a round trip on its own.
+	for start := 0; start < len(ws); start += rowChunk {
+		chunk := ws[start:min(start+rowChunk, len(ws))]
+		var posted, pending, holds strings.Builder
+		args := make([]any, 0, 7*len(chunk))
+		for _, w := range chunk {
+			posted.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+			args = append(args, w.ID, w.Posted)
+		}
+		for _, w := range chunk {
+			pending.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+			args = append(args, w.ID, w.Pending)
+		}
+		for _, w := range chunk {
+			holds.WriteString(" WHEN ? THEN CAST(? AS BIGINT)")
+			args = append(args, w.ID, int64(w.Holds))
+		}
+		for _, w := range chunk {
+			args = append(args, w.ID)
+		}
+		q := "UPDATE ledger_wallets SET posted = CASE id" + posted.String() + " END, pending = CASE id" + pending.String() +
+			" END, holds = CASE id" + holds.String() + " END WHERE id IN (" + params(len(chunk)) + ")"
+		if _, err := l.db.exec(ctx, q, args...); err != nil {
 			return err
 		}
 	}
