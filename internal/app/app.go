@@ -14,6 +14,7 @@ import (
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/ledger"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/reports"
 	"github.com/stewardhq/steward/internal/review"
@@ -34,6 +35,7 @@ type Stores struct {
 	Review      review.Store
 	Appeals     appeals.Store
 	Reports     reports.Store
+	Ledger      ledger.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -82,6 +84,7 @@ type App struct {
 	Bulk     *bulk.Service
 	Appeals  *appeals.Service
 	Reports  *reports.Service
+	Ledger   *ledger.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -116,6 +119,7 @@ func New(st Stores, cfg Config) (*App, error) {
 	// the open appeals of a sanction lifted by anyone else.
 	told := &announcers{a.Notices}
 	a.Enforce = enforce.NewService(st.Sanctions, st.Accounts, st.Tx, rec, ix, enforce.Config{Announcer: told})
+	a.Ledger = ledger.NewService(st.Ledger, st.Accounts, st.Tx, rec, ledger.Config{Announcer: a.Notices})
 	if cfg.AuditKey != nil {
 		a.Sequencer = audit.NewSequencer(a.Audit, cfg.AuditKey, log)
 	}
@@ -127,6 +131,9 @@ func New(st Stores, cfg Config) (*App, error) {
 		return nil, err
 	}
 	cfg.Appeals.Announcer = a.Notices
+	if cfg.Appeals.Funds == nil {
+		cfg.Appeals.Funds = heldFunds{a.Ledger}
+	}
 	if cfg.Appeals.Logger == nil {
 		cfg.Appeals.Logger = log
 	}
@@ -196,4 +203,21 @@ func (a *App) Start(ctx context.Context) (sanctions int, err error) {
 		}
 	}
 	return a.Follower.Load(ctx)
+}
+
+// heldFunds tells appeals whether an account has money held, which raises its appeals'
+// priority (appeals may not import the ledger).
+type heldFunds struct{ l *ledger.Service }
+
+func (h heldFunds) Held(ctx context.Context, account string) (bool, error) {
+	bs, err := h.l.Wallets(ctx, account)
+	if err != nil {
+		return false, err
+	}
+	for _, b := range bs {
+		if b.Held > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
 }

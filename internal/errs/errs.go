@@ -13,18 +13,20 @@ import (
 type Code string
 
 const (
-	Invalid      Code = "invalid"           // the input is malformed or breaks a rule
-	NotFound     Code = "not_found"         // the thing asked for does not exist
-	Conflict     Code = "conflict"          // the request clashes with the current state
-	Unauthorized Code = "unauthorized"      // no credentials, or unknown ones
-	Forbidden    Code = "forbidden"         // known caller, not allowed to do this
-	Mismatch     Code = "mismatch"          // an idempotency key reused with another request
-	TooLarge     Code = "too_large"         // the request body or a list is over its limit
-	TooMany      Code = "too_many_requests" // the server takes no more of these at once: retry later
-	Timeout      Code = "timeout"           // the request did not arrive in the time allowed
-	Unavailable  Code = "unavailable"       // a dependency (the database) does not answer
-	StorageFull  Code = "storage_full"      // the database has no room left: nothing is written until there is
-	Internal     Code = "internal"          // a bug or an unexpected failure; details are logged, not shown
+	Invalid      Code = "invalid"            // the input is malformed or breaks a rule
+	NotFound     Code = "not_found"          // the thing asked for does not exist
+	Conflict     Code = "conflict"           // the request clashes with the current state
+	Unauthorized Code = "unauthorized"       // no credentials, or unknown ones
+	Forbidden    Code = "forbidden"          // known caller, not allowed to do this
+	Mismatch     Code = "mismatch"           // an idempotency key reused with another request
+	TooLarge     Code = "too_large"          // the request body or a list is over its limit
+	TooMany      Code = "too_many_requests"  // the server takes no more of these at once: retry later
+	Timeout      Code = "timeout"            // the request did not arrive in the time allowed
+	Unavailable  Code = "unavailable"        // a dependency (the database) does not answer
+	StorageFull  Code = "storage_full"       // the database has no room left: nothing is written until there is
+	FundsHeld    Code = "funds_held"         // the money asked for is held (a legal order, a risk hold); Extensions name each hold
+	NoFunds      Code = "insufficient_funds" // the wallet has not that much available
+	Internal     Code = "internal"           // a bug or an unexpected failure; details are logged, not shown
 )
 
 // FieldError names one offending field of a request and what is wrong with it.
@@ -38,6 +40,9 @@ type Error struct {
 	Code    Code
 	Message string
 	Fields  []FieldError
+	// Extensions are further members of the problem the error becomes, by name (RFC
+	// 9457 §3.2), e.g. the holds that refuse a withdrawal. Values must marshal to JSON.
+	Extensions map[string]any
 }
 
 func (e *Error) Error() string {

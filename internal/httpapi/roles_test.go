@@ -16,6 +16,7 @@ import (
 var wildcardValues = map[string]string{
 	"id":   "acct-1",
 	"name": "platform",
+	"rid":  "release-1",
 }
 
 // fillPath returns rt's path with each wildcard replaced by its value.

@@ -123,7 +123,7 @@ var edges = map[string][]string{
 	// takeout reads every domain it exports; add one here when its data joins the archive.
 	"internal/takeout": {"internal/accounts", "internal/enforce", "internal/reports", "internal/appeals", "internal/ledger", "internal/vault"},
 	// notify implements the announcer interfaces of the domains it hears from.
-	"internal/notify": {"internal/enforce", "internal/accounts", "internal/appeals", "internal/reports"},
+	"internal/notify": {"internal/enforce", "internal/accounts", "internal/appeals", "internal/reports", "internal/ledger"},
 
 	// The wiring builds every service from the stores it is given: any domain package
 	// (see wiring), never an adapter.

@@ -38,6 +38,13 @@ func MustMessages() *Messages {
 	if err != nil {
 		panic(err)
 	}
+	for tag, t := range m.sets {
+		for _, part := range []string{"appeal.subject", "appeal.body"} {
+			if t.Lookup(part) == nil {
+				panic(fmt.Sprintf("notify: messages of %s do not define %q", tag, part))
+			}
+		}
+	}
 	return m
 }
 
@@ -74,7 +81,7 @@ func loadMessages(fsys fs.FS) (*Messages, error) {
 		if err != nil {
 			return nil, fmt.Errorf("notify: %w", err)
 		}
-		for _, part := range []string{"subject", "body", "appeal.subject", "appeal.body"} {
+		for _, part := range []string{"subject", "body"} {
 			if t.Lookup(part) == nil {
 				return nil, fmt.Errorf("notify: %s does not define %q", name, part)
 			}

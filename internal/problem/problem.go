@@ -25,6 +25,8 @@ var Statuses = map[errs.Code]int{
 	errs.Timeout:      http.StatusRequestTimeout,
 	errs.Unavailable:  http.StatusServiceUnavailable,
 	errs.StorageFull:  http.StatusServiceUnavailable,
+	errs.FundsHeld:    http.StatusConflict,
+	errs.NoFunds:      http.StatusConflict,
 	errs.Internal:     http.StatusInternalServerError,
 }
 
@@ -36,6 +38,33 @@ type Problem struct {
 	Detail    string            `json:"detail"`
 	Errors    []errs.FieldError `json:"errors,omitempty"`
 	RequestID string            `json:"request_id,omitempty"`
+	// Extensions are further members, from the error's (see errs.Error.Extensions).
+	Extensions map[string]any `json:"-"`
+}
+
+// MarshalJSON writes p's members and then its extensions; an extension never replaces
+// a member.
+func (p Problem) MarshalJSON() ([]byte, error) {
+	type plain Problem
+	b, err := json.Marshal(plain(p))
+	if err != nil || len(p.Extensions) == 0 {
+		return b, err
+	}
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(b, &members); err != nil {
+		return nil, err
+	}
+	for k, v := range p.Extensions {
+		if _, ok := members[k]; ok {
+			continue
+		}
+		raw, err := json.Marshal(v)
+		if err != nil {
+			return nil, err
+		}
+		members[k] = raw
+	}
+	return json.Marshal(members)
 }
 
 // Type returns the stable type URI of an error code.
@@ -49,7 +78,7 @@ func For(err error, requestID string, log *slog.Logger) Problem {
 	p := Problem{Type: Type(code), Title: http.StatusText(status), Status: status, RequestID: requestID}
 	var e *errs.Error
 	if code != errs.Internal && errors.As(err, &e) {
-		p.Detail, p.Errors = e.Message, e.Fields
+		p.Detail, p.Errors, p.Extensions = e.Message, e.Fields, e.Extensions
 	} else {
 		p.Detail = "internal error; quote request " + requestID + " when reporting it"
 		log.Error("internal error", "request_id", requestID, "err", err)
@@ -62,7 +91,7 @@ func Write(w http.ResponseWriter, p Problem) {
 	if p.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="steward"`)
 	}
-	b, _ := json.Marshal(p) // strings and ints only
+	b, _ := json.Marshal(p) // strings, ints and the extensions a domain made to marshal
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	w.Write(append(b, '\n'))

@@ -142,7 +142,7 @@ func (db *DB) openSQLite(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-131072)&"+pragmas)
+	w, err := sql.Open("sqlite", u+"?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=cache_size(-131072)&_pragma=temp_store(2)&"+pragmas)
 	if err != nil {
 		return err
 	}
@@ -636,6 +636,7 @@ func (db *DB) Count(ctx context.Context, table string) (int, error) {
 	case "accounts", "audit_entries", "api_keys", "idempotency",
 		"sanctions", "sanction_policies", "notices", "outbox", "webhook_deliveries", "webhook_held":
 	case "bulk_actions", "bulk_targets", "user_tokens":
+	case "ledger_wallets", "ledger_transfers", "ledger_entries", "ledger_holds", "ledger_withdrawals":
 	default:
 		return 0, fmt.Errorf("sqlstore: count: unknown table %q", table)
 	}

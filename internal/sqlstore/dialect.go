@@ -58,6 +58,10 @@ type dialect struct {
 	// write connection (SQLite; see DB.prepareWrites). pgx caches prepared statements by
 	// itself.
 	preparesWrites bool
+	// foldsWrites says whether many one-row writes are better folded into one statement
+	// (PostgreSQL, where each statement is a round trip to the server) than run one by
+	// one as prepared statements (SQLite, in process, where a wide statement costs more).
+	foldsWrites bool
 }
 
 var sqliteDialect = dialect{
@@ -135,10 +139,11 @@ var postgresDialect = dialect{
 		cols, _, _ = strings.Cut(cols, ")=")
 		return e.TableName, cols
 	},
-	signals:    true,
-	lockSQL:    "SELECT pg_advisory_xact_lock(?)",
-	forUpdate:  " FOR UPDATE",
-	skipLocked: " FOR UPDATE SKIP LOCKED",
+	signals:     true,
+	lockSQL:     "SELECT pg_advisory_xact_lock(?)",
+	forUpdate:   " FOR UPDATE",
+	skipLocked:  " FOR UPDATE SKIP LOCKED",
+	foldsWrites: true,
 }
 
 var rebound sync.Map // query with ? → query with $n

@@ -17,5 +17,6 @@ func (db *DB) Stores() app.Stores {
 		Review:      db.Review(),
 		Appeals:     db.Appeals(),
 		Reports:     db.Reports(),
+		Ledger:      db.Ledger(),
 	}
 }
