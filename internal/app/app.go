@@ -15,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/internal/idempotency"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/txn"
+	"github.com/stewardhq/steward/internal/vault"
 )
 
 // Stores is every store the services need, over one database.
@@ -28,6 +29,7 @@ type Stores struct {
 	Notices     notify.Store
 	Webhooks    notify.WebhookStore
 	BulkActions bulk.Store
+	Vault       vault.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -55,6 +57,9 @@ type Config struct {
 	Bulk bulk.Config
 	// Webhooks says which addresses webhooks may reach (serve --webhook-allow-private).
 	Webhooks notify.Reach
+	// MasterKey wraps the vault's data keys (serve reads STEWARD_MASTER_KEY_FILE or
+	// master.key in the data directory); the process's memory key when nil, for tests.
+	MasterKey *vault.Master
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -69,6 +74,7 @@ type App struct {
 	Notices  *notify.Notifier
 	Webhooks *notify.Webhooks
 	Bulk     *bulk.Service
+	Vault    *vault.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -107,6 +113,9 @@ func New(st Stores, cfg Config) (*App, error) {
 		cfg.Bulk.Logger = log
 	}
 	var err error
+	if a.Vault, err = vault.NewService(st.Vault, st.Accounts, st.Tx, rec, vault.Config{Master: cfg.MasterKey, Alerter: securityAlerts{st.Webhooks}}); err != nil {
+		return nil, err
+	}
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
 	}
@@ -143,5 +152,15 @@ func (a *App) Start(ctx context.Context) (sanctions int, err error) {
 			return 0, err
 		}
 	}
+	if err := a.Vault.Start(ctx); err != nil {
+		return 0, err
+	}
 	return a.Follower.Load(ctx)
+}
+
+// securityAlerts puts the vault's security alerts in the webhook outbox.
+type securityAlerts struct{ outbox notify.Outbox }
+
+func (s securityAlerts) Alert(ctx context.Context, a vault.Alert) error {
+	return notify.EnqueueAlert(ctx, s.outbox, a.Subject, a.Time, a)
 }

@@ -1,0 +1,572 @@
+package vault
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/tink-crypto/tink-go/v2/aead/subtle"
+
+	"github.com/stewardhq/steward/internal/accounts"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/txn"
+)
+
+// Audit actions of the vault. Each entry's subject is the account's commitment (see
+// Service.Commitment), its fields the names of the fields touched.
+const (
+	ActionPut           = "pii.put"
+	ActionRead          = "pii.read"   // a masked read
+	ActionReveal        = "pii.reveal" // context: purpose, ticket
+	ActionRevealRefused = "pii.reveal_refused"
+	ActionLookup        = "pii.lookup" // one entry per account found; context: field
+	ActionErase         = "pii.erase"
+	ActionPurposePut    = "pii.purpose.put"
+)
+
+// Alert is a security alert: an actor went beyond a purpose's daily limit.
+type Alert struct {
+	Kind    string              `json:"kind"` // "pii.reveal_limit"
+	Actor   principal.Principal `json:"actor"`
+	Purpose string              `json:"purpose"`
+	Ticket  string              `json:"ticket,omitempty"`
+	Subject string              `json:"subject"` // the account's commitment
+	Limit   int                 `json:"limit"`
+	Time    time.Time           `json:"time"`
+}
+
+// Alerter hears of security alerts, inside the transaction that records them.
+type Alerter interface {
+	Alert(ctx context.Context, a Alert) error
+}
+
+// Config is what a Service takes besides its stores.
+type Config struct {
+	// Master wraps the data keys; when nil, the process's memory key (see MemoryMaster),
+	// for tests: what it wraps dies with the process.
+	Master  *Master
+	Alerter Alerter // none when nil
+	Now     func() time.Time
+}
+
+// Service keeps personal data: Put, masked reads, reveals for a purpose, lookups and
+// erasure, each audited in the transaction it runs in.
+type Service struct {
+	store    Store
+	accounts accounts.Store
+	tx       txn.Runner
+	audit    *audit.Recorder
+	master   *Master
+	alert    Alerter
+	now      func() time.Time
+
+	mu        sync.Mutex
+	indexKey  []byte // blind indexes
+	commitKey []byte // account commitments
+}
+
+// NewService returns a Service over store.
+func NewService(store Store, accts accounts.Store, tx txn.Runner, rec *audit.Recorder, cfg Config) (*Service, error) {
+	if cfg.Master == nil {
+		m, err := MemoryMaster()
+		if err != nil {
+			return nil, err
+		}
+		cfg.Master = m
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{store: store, accounts: accts, tx: tx, audit: rec, master: cfg.Master, alert: cfg.Alerter, now: cfg.Now}, nil
+}
+
+// Master returns the master key.
+func (s *Service) Master() *Master { return s.master }
+
+// Secret names.
+const (
+	secretIndex  = "index"
+	secretCommit = "commit"
+)
+
+// secretAD and dataKeyAD bind a wrapped key to what it is for, so one cannot be passed
+// off as another. A secret's "account" begins with #, which no account ID does.
+func secretAD(name string) string { return "#" + name }
+
+func wrapAD(account string) []byte { return []byte("steward/vault/key:" + account) }
+
+// Start loads the index and commitment keys, making them the first time. It fails when
+// the master key cannot open them: a master key file that is not the one they were
+// made under.
+func (s *Service) Start(ctx context.Context) error {
+	_, _, err := s.secrets(ctx)
+	return err
+}
+
+func (s *Service) secrets(ctx context.Context) (index, commit []byte, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.indexKey != nil {
+		return s.indexKey, s.commitKey, nil
+	}
+	if index, err = s.secret(ctx, secretIndex); err != nil {
+		return nil, nil, err
+	}
+	if commit, err = s.secret(ctx, secretCommit); err != nil {
+		return nil, nil, err
+	}
+	s.indexKey, s.commitKey = index, commit
+	return index, commit, nil
+}
+
+func (s *Service) secret(ctx context.Context, name string) ([]byte, error) {
+	sec, err := s.store.GetSecret(ctx, name)
+	if errs.CodeOf(err) == errs.NotFound {
+		key := make([]byte, 32)
+		rand.Read(key)
+		w, id, werr := s.master.Wrap(key, wrapAD(secretAD(name)))
+		if werr != nil {
+			return nil, werr
+		}
+		err = s.tx.Write(ctx, func(ctx context.Context) error {
+			return s.store.AddSecret(ctx, &Secret{Name: name, MasterKey: id, Wrapped: w})
+		})
+		if err == nil {
+			return key, nil
+		}
+		if errs.CodeOf(err) == errs.Conflict { // another process made it first
+			sec, err = s.store.GetSecret(ctx, name)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	key, err := s.master.Unwrap(sec.Wrapped, wrapAD(secretAD(name)))
+	if err != nil {
+		return nil, fmt.Errorf("vault: the master key does not open the %s key: is it the key this database was made with? %w", name, err)
+	}
+	return key, nil
+}
+
+// Commitment returns the account's commitment: "pii:" and the hex HMAC-SHA256 of its ID
+// under the commitment key. Audit entries of the vault name it as their subject.
+func (s *Service) Commitment(ctx context.Context, account string) (string, error) {
+	_, commit, err := s.secrets(ctx)
+	if err != nil {
+		return "", err
+	}
+	m := hmac.New(sha256.New, commit)
+	m.Write([]byte(account))
+	return "pii:" + hex.EncodeToString(m.Sum(nil)), nil
+}
+
+// blindIndex returns the blind-index hash of a normalised value of field.
+func blindIndex(key []byte, field, value string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(field))
+	m.Write([]byte{0})
+	m.Write([]byte(value))
+	return m.Sum(nil)
+}
+
+// seal makes the record of p, normalised, for account under a new data key.
+func (s *Service) seal(account string, p *PII, index []byte, now time.Time) (*Record, error) {
+	dk := make([]byte, 32)
+	rand.Read(dk)
+	g, err := subtle.NewAESGCM(dk)
+	if err != nil {
+		return nil, fmt.Errorf("vault: data key: %w", err)
+	}
+	plain, err := json.Marshal(p)
+	if err != nil {
+		return nil, fmt.Errorf("vault: encode: %w", err)
+	}
+	sealed, err := g.Encrypt(plain, []byte(account))
+	if err != nil {
+		return nil, fmt.Errorf("vault: seal: %w", err)
+	}
+	w, id, err := s.master.Wrap(dk, wrapAD(account))
+	if err != nil {
+		return nil, err
+	}
+	r := &Record{Account: account, MasterKey: id, DataKey: w, Sealed: sealed, Fields: p.Present(), UpdatedAt: now}
+	for _, f := range Indexed {
+		if v := p.get(f); v != "" {
+			r.Index = append(r.Index, IndexEntry{Field: f, Hash: blindIndex(index, f, v)})
+		}
+	}
+	return r, nil
+}
+
+// open decrypts a record.
+func (s *Service) open(r *Record) (*PII, error) {
+	dk, err := s.master.Unwrap(r.DataKey, wrapAD(r.Account))
+	if err != nil {
+		return nil, err
+	}
+	g, err := subtle.NewAESGCM(dk)
+	if err != nil {
+		return nil, fmt.Errorf("vault: data key: %w", err)
+	}
+	plain, err := g.Decrypt(r.Sealed, []byte(r.Account))
+	if err != nil {
+		return nil, fmt.Errorf("vault: open %s: %w", r.Account, err)
+	}
+	var p PII
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, fmt.Errorf("vault: decode %s: %w", r.Account, err)
+	}
+	return &p, nil
+}
+
+// namesOnly is the digested value of a vault entry: field names, never values.
+type namesOnly struct {
+	Fields  []string          `json:"fields"`
+	Context map[string]string `json:"context,omitempty"`
+}
+
+func (s *Service) change(ctx context.Context, action, account string, fields []string, c map[string]string) (audit.Change, error) {
+	subj, err := s.Commitment(ctx, account)
+	fields = slices.Sorted(slices.Values(fields)) // as audit entries hold them
+	if fields == nil {
+		fields = []string{}
+	}
+	return audit.Change{Action: action, Subject: subj, Value: namesOnly{fields, c}, Fields: fields, Context: c}, err
+}
+
+// Put validates p, replaces the account's personal data with it under a new data key
+// and returns it masked. Returns errs.Invalid naming every field at fault, and
+// errs.NotFound when there is no such account.
+func (s *Service) Put(ctx context.Context, account string, p PII) (*PII, error) {
+	n, err := Normalize(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.PutMany(ctx, []string{account}, []*PII{n}); err != nil {
+		return nil, err
+	}
+	return Mask(n), nil
+}
+
+// PutMany stores each ps[i], normalised already (see Normalize), as the personal data
+// of accounts[i], in one transaction with one audit entry each: the import path.
+// Returns errs.NotFound when an account does not exist.
+func (s *Service) PutMany(ctx context.Context, accts []string, ps []*PII) error {
+	index, _, err := s.secrets(ctx)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	recs := make([]*Record, len(ps))
+	changes := make([]audit.Change, len(ps))
+	for i, p := range ps {
+		if recs[i], err = s.seal(accts[i], p, index, now); err != nil {
+			return err
+		}
+		if changes[i], err = s.change(ctx, ActionPut, accts[i], recs[i].Fields, nil); err != nil {
+			return err
+		}
+	}
+	entries, err := s.audit.Entries(ctx, changes...)
+	if err != nil {
+		return err
+	}
+	return s.tx.Write(ctx, func(ctx context.Context) error {
+		if err := s.exist(ctx, accts); err != nil {
+			return err
+		}
+		if err := s.store.PutRecords(ctx, recs...); err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, entries)
+	})
+}
+
+// exist returns errs.NotFound unless every account exists.
+func (s *Service) exist(ctx context.Context, ids []string) error {
+	if len(ids) == 1 {
+		_, err := s.accounts.Get(ctx, ids[0])
+		return err
+	}
+	have, err := s.accounts.Locales(ctx, ids) // one query per 500 IDs
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if _, ok := have[id]; !ok {
+			return errs.E(errs.NotFound, "no account %q", id)
+		}
+	}
+	return nil
+}
+
+// Masked returns the account's personal data masked (see Mask), recording the read and
+// the fields it showed. Returns errs.NotFound when the account has none.
+func (s *Service) Masked(ctx context.Context, account string) (*PII, error) {
+	r, err := s.store.GetRecord(ctx, account)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.open(r)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.change(ctx, ActionRead, account, r.Fields, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.record(ctx, c); err != nil {
+		return nil, err
+	}
+	return Mask(p), nil
+}
+
+// record writes the entries of changes in a transaction of their own.
+func (s *Service) record(ctx context.Context, changes ...audit.Change) error {
+	entries, err := s.audit.Entries(ctx, changes...)
+	if err != nil {
+		return err
+	}
+	return s.tx.Write(ctx, func(ctx context.Context) error { return s.audit.Append(ctx, entries) })
+}
+
+// RevealRequest asks for the plain values of some fields, for a purpose.
+type RevealRequest struct {
+	Fields  []string `json:"fields"`
+	Purpose string   `json:"purpose"`
+	Ticket  string   `json:"ticket,omitempty"`
+}
+
+// maxTicket is the longest ticket reference.
+const maxTicket = 128
+
+// Reveal returns the requested fields of the account's personal data in clear, once the
+// reveal is recorded with the actor, purpose, ticket and field names. Returns
+// errs.Invalid naming every field at fault (an unknown purpose is one), errs.Forbidden
+// when the purpose does not let the caller's role or the fields through, errs.NotFound
+// when the account has no personal data, and errs.TooMany beyond the purpose's daily
+// limit for the caller, after recording the refusal and raising a security alert.
+func (s *Service) Reveal(ctx context.Context, account string, req RevealRequest) (*PII, error) {
+	var fs errs.Fields
+	if len(req.Fields) == 0 {
+		fs.Add("fields", "must name at least one of %v", Fields)
+	}
+	for i, f := range req.Fields {
+		if !slices.Contains(Fields, f) {
+			fs.Add("fields", "[%d] %q is not a field: one of %v", i, f, Fields)
+		}
+	}
+	req.Fields = slices.Compact(slices.Sorted(slices.Values(req.Fields)))
+	req.Ticket = strings.TrimSpace(req.Ticket)
+	if len(req.Ticket) > maxTicket || strings.ContainsFunc(req.Ticket, func(r rune) bool { return r < ' ' || r == 0x7f }) {
+		fs.Add("ticket", "must be at most %d characters, none of them control characters", maxTicket)
+	}
+	var purpose *Purpose
+	if req.Purpose == "" {
+		fs.Add("purpose", "is required")
+	} else if p, err := s.store.GetPurpose(ctx, req.Purpose); errs.CodeOf(err) == errs.NotFound {
+		fs.Add("purpose", "%q is not a configured purpose", req.Purpose)
+	} else if err != nil {
+		return nil, err
+	} else {
+		purpose = p
+		if p.RequiresTicket && req.Ticket == "" {
+			fs.Add("ticket", "is required by purpose %q", p.Name)
+		}
+	}
+	if err := fs.Err(); err != nil {
+		return nil, err
+	}
+	actor := principal.FromContext(ctx)
+	if !slices.Contains(purpose.Roles, actor.Role) {
+		return nil, errs.E(errs.Forbidden, "purpose %q is not for the %s role", purpose.Name, actor.Role)
+	}
+	for _, f := range req.Fields {
+		if !slices.Contains(purpose.Fields, f) {
+			return nil, errs.E(errs.Forbidden, "purpose %q does not reveal %s (it reveals %v)", purpose.Name, f, purpose.Fields)
+		}
+	}
+	cx := map[string]string{"purpose": purpose.Name}
+	if req.Ticket != "" {
+		cx["ticket"] = req.Ticket
+	}
+	c, err := s.change(ctx, ActionReveal, account, req.Fields, cx)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.audit.Entries(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	var r *Record
+	err = s.tx.Write(ctx, func(ctx context.Context) error {
+		n, err := s.store.AddReveals(ctx, actor.Name, purpose.Name, now.Format(time.DateOnly), 1)
+		if err != nil {
+			return err
+		}
+		if n > purpose.PerActorDaily {
+			return errOverLimit
+		}
+		if r, err = s.store.GetRecord(ctx, account); err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, entries)
+	})
+	if errors.Is(err, errOverLimit) {
+		return nil, s.refuse(ctx, account, actor, purpose, req, c.Subject, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.open(r)
+	if err != nil {
+		return nil, err
+	}
+	return p.only(req.Fields), nil
+}
+
+var errOverLimit = errors.New("over the daily limit")
+
+// refuse records a reveal refused for the daily limit and raises the alert, in a
+// transaction of their own, and returns the errs.TooMany to answer.
+func (s *Service) refuse(ctx context.Context, account string, actor principal.Principal, p *Purpose, req RevealRequest, subject string, now time.Time) error {
+	cx := map[string]string{"purpose": p.Name, "reason": "daily limit"}
+	if req.Ticket != "" {
+		cx["ticket"] = req.Ticket
+	}
+	c, err := s.change(ctx, ActionRevealRefused, account, req.Fields, cx)
+	if err != nil {
+		return err
+	}
+	entries, err := s.audit.Entries(ctx, c)
+	if err != nil {
+		return err
+	}
+	err = s.tx.Write(ctx, func(ctx context.Context) error {
+		if err := s.audit.Append(ctx, entries); err != nil {
+			return err
+		}
+		if s.alert == nil {
+			return nil
+		}
+		return s.alert.Alert(ctx, Alert{Kind: "pii.reveal_limit", Actor: actor, Purpose: p.Name, Ticket: req.Ticket,
+			Subject: subject, Limit: p.PerActorDaily, Time: now})
+	})
+	if err != nil {
+		return err
+	}
+	return errs.E(errs.TooMany, "%s has made the %d reveals purpose %q allows a day; the refusal was recorded and security alerted",
+		actor.Name, p.PerActorDaily, p.Name)
+}
+
+// MaxLookup is the most accounts a lookup answers.
+const MaxLookup = 100
+
+// Lookup returns the accounts (at most MaxLookup, in ID order) whose field has value,
+// normalised first, through the blind index; each account found gets an audit entry.
+// Returns errs.Invalid for a field without an index or a value not of its type.
+func (s *Service) Lookup(ctx context.Context, field, value string) ([]string, error) {
+	var fs errs.Fields
+	if !slices.Contains(Indexed, field) {
+		fs.Add("field", "must be one of %v", Indexed)
+	} else if v, err := NormalizeValue(field, value); err != nil {
+		fs.Add("value", "%s", errs.FieldsOf(err)[0].Message)
+	} else if v == "" {
+		fs.Add("value", "is required")
+	} else {
+		value = v
+	}
+	if err := fs.Err(); err != nil {
+		return nil, err
+	}
+	index, _, err := s.secrets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	found, err := s.store.Lookup(ctx, field, blindIndex(index, field, value), MaxLookup)
+	if err != nil {
+		return nil, err
+	}
+	changes := make([]audit.Change, len(found))
+	for i, a := range found {
+		if changes[i], err = s.change(ctx, ActionLookup, a, []string{field}, nil); err != nil {
+			return nil, err
+		}
+	}
+	if len(changes) > 0 {
+		if err := s.record(ctx, changes...); err != nil {
+			return nil, err
+		}
+	}
+	return found, nil
+}
+
+// Erased is what an erasure destroyed.
+type Erased struct {
+	Account  string    `json:"account"`
+	Fields   []string  `json:"fields"`
+	ErasedAt time.Time `json:"erased_at"`
+}
+
+// Erase destroys the account's data key with its sealed values and index entries: the
+// values can no longer be read by anyone; the audit log keeps its entries.
+// Returns errs.NotFound when the account has no personal data.
+func (s *Service) Erase(ctx context.Context, account string) (*Erased, error) {
+	var out *Erased
+	err := s.tx.Write(ctx, func(ctx context.Context) error {
+		r, err := s.store.DeleteRecord(ctx, account)
+		if err != nil {
+			return err
+		}
+		out = &Erased{Account: account, Fields: r.Fields, ErasedAt: s.now().UTC()}
+		c, err := s.change(ctx, ActionErase, account, r.Fields, nil)
+		if err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, c)
+	})
+	return out, err
+}
+
+// PutPurpose checks and creates or replaces a purpose, reporting whether it created it.
+// Returns errs.Invalid naming every field at fault.
+func (s *Service) PutPurpose(ctx context.Context, p *Purpose) (created bool, err error) {
+	if err := CheckPurpose(p); err != nil {
+		return false, err
+	}
+	now := s.now().UTC()
+	err = s.tx.Write(ctx, func(ctx context.Context) error {
+		old, err := s.store.GetPurpose(ctx, p.Name)
+		switch {
+		case err == nil:
+			p.CreatedAt = old.CreatedAt
+		case errs.CodeOf(err) == errs.NotFound:
+			p.CreatedAt = now
+		default:
+			return err
+		}
+		p.UpdatedAt = now
+		if created, err = s.store.PutPurpose(ctx, p); err != nil {
+			return err
+		}
+		return s.audit.Record(ctx, audit.Change{Action: ActionPurposePut, Subject: "purpose:" + p.Name, Value: p})
+	})
+	return created, err
+}
+
+// Purpose returns a purpose. Returns errs.NotFound when there is none.
+func (s *Service) Purpose(ctx context.Context, name string) (*Purpose, error) {
+	return s.store.GetPurpose(ctx, name)
+}
