@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/tink-crypto/tink-go/v2/aead"
 	"github.com/tink-crypto/tink-go/v2/insecurecleartextkeyset"
@@ -27,7 +28,13 @@ type Master struct {
 	handle  *keyset.Handle
 	aead    tink.AEAD
 	primary uint32
+	modTime time.Time // the file's, when last read
+	checked time.Time // when the file was last looked at
 }
+
+// RefreshEvery is how often Wrap looks whether the key file changed (another process's
+// rotation added a primary), so every process wraps under a new primary within it.
+const RefreshEvery = time.Second
 
 // NewMemoryMaster returns a new master key held only in memory: for tests and for
 // wiring that has no data directory. What it wraps is lost with the process.
@@ -48,11 +55,7 @@ var MemoryMaster = sync.OnceValues(NewMemoryMaster)
 // LoadMaster reads the master keyset in the file at path (Tink's JSON keyset format).
 func LoadMaster(path string) (*Master, error) {
 	m := &Master{path: path}
-	h, err := readKeyset(path)
-	if err != nil {
-		return nil, err
-	}
-	return m, m.set(h)
+	return m, m.Reload()
 }
 
 // LoadOrCreateMaster reads the master keyset at path, or creates one there (mode 0600)
@@ -83,7 +86,7 @@ func LoadOrCreateMaster(path string) (m *Master, created bool, err error) {
 		return nil, false, fmt.Errorf("vault: create master key: %w", err)
 	}
 	m = &Master{path: path}
-	return m, true, m.set(h)
+	return m, true, m.Reload()
 }
 
 func readKeyset(path string) (*keyset.Handle, error) {
@@ -140,6 +143,7 @@ func (m *Master) Primary() uint32 {
 
 // Wrap encrypts key (bound to ad) under the primary key and returns it with that key's ID.
 func (m *Master) Wrap(key, ad []byte) ([]byte, uint32, error) {
+	m.refresh()
 	m.mu.RLock()
 	a, id := m.aead, m.primary
 	m.mu.RUnlock()
@@ -202,11 +206,42 @@ func (m *Master) Reload() error {
 	if m.path == "" {
 		return nil
 	}
+	fi, err := os.Stat(m.path)
+	if err != nil {
+		return fmt.Errorf("vault: read master key: %w", err)
+	}
 	h, err := readKeyset(m.path)
 	if err != nil {
 		return err
 	}
-	return m.set(h)
+	if err := m.set(h); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.modTime, m.checked = fi.ModTime(), time.Now()
+	m.mu.Unlock()
+	return nil
+}
+
+// refresh reloads the file if it changed, looking at most once per RefreshEvery.
+func (m *Master) refresh() {
+	if m.path == "" {
+		return
+	}
+	now := time.Now()
+	m.mu.Lock()
+	due := now.Sub(m.checked) >= RefreshEvery
+	if due {
+		m.checked = now
+	}
+	mod := m.modTime
+	m.mu.Unlock()
+	if !due {
+		return
+	}
+	if fi, err := os.Stat(m.path); err == nil && !fi.ModTime().Equal(mod) {
+		m.Reload() // on failure the keys in hand still serve; Unwrap reports what they cannot open
+	}
 }
 
 // KeyIDs returns the IDs of every key in the keyset.
@@ -270,6 +305,7 @@ func (m *Master) edit(f func(*keyset.Manager) (uint32, error)) (uint32, error) {
 			os.Remove(tmp)
 			return 0, fmt.Errorf("vault: save master key: %w", err)
 		}
+		return id, m.Reload()
 	}
 	return id, m.set(h)
 }

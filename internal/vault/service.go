@@ -33,6 +33,7 @@ const (
 	ActionLookup        = "pii.lookup" // one entry per account found; context: field
 	ActionErase         = "pii.erase"
 	ActionPurposePut    = "pii.purpose.put"
+	ActionRotate        = "pii.rotate" // a batch of keys re-wrapped; subject vault:master-key
 )
 
 // Alert is a security alert: an actor went beyond a purpose's daily limit.
@@ -314,6 +315,8 @@ func (s *Service) exist(ctx context.Context, ids []string) error {
 // Masked returns the account's personal data masked (see Mask), recording the read and
 // the fields it showed. Returns errs.NotFound when the account has none.
 func (s *Service) Masked(ctx context.Context, account string) (*PII, error) {
+	// Read on the read pool, outside the one writer every write waits on; the entry
+	// records the fields of the record read.
 	r, err := s.store.GetRecord(ctx, account)
 	if err != nil {
 		return nil, err
