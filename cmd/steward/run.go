@@ -38,6 +38,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.keysCmd(), e.accountsCmd(), e.versionCmd())
 	root.AddCommand(e.auditCmd())
 	root.AddCommand(e.bulkCmd(), e.genCmd())
+	root.AddCommand(e.vaultCmd())
 	return readable(root.ExecuteContext(ctx))
 }
 
