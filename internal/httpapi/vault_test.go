@@ -17,6 +17,7 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
@@ -311,4 +312,40 @@ func accessLog(t *testing.T, api *testAPI, token, vkey string, limit int) []stri
 		}
 		target = "/v1/me/access-log?limit=" + strconv.Itoa(limit) + "&cursor=" + page.Next
 	}
+}
+
+// TestImportCarriesPII: an import line may carry the account's personal data, validated
+// and sealed as it is read, written with the accounts all or nothing.
+func TestImportCarriesPII(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api := newTestAPI(t, db)
+		line := func(id, pii string) string {
+			l := `{"id": "` + id + `", "region": "zj", "locale": "zh-CN", "created_at": "2020-01-02T03:04:05Z"`
+			if pii != "" {
+				l += `, "pii": ` + pii
+			}
+			return l + "}\n"
+		}
+		bad := line("i-1", `{"phone": "13812345678"}`) + line("i-2", "") + line("i-3", `{"phone": "12", "plate": "x"}`) + line("i-4", `{"ssn": "1"}`)
+		p := wantProblem(t, api.importBody(t, bad), http.StatusBadRequest, "line 3: pii.phone")
+		for _, f := range []string{"line 3: pii.plate", "line 4: ssn"} {
+			if !slices.ContainsFunc(p.Errors, func(e errs.FieldError) bool { return e.Field == f }) {
+				t.Errorf("problem does not name %q: %+v", f, p.Errors)
+			}
+		}
+		wantProblem(t, api.do(t, request{method: "GET", target: "/v1/accounts/i-1/pii", key: api.keys[principal.Agent]}), http.StatusNotFound, "")
+
+		good := line("i-1", `{"phone": "13812345678"}`) + line("i-2", "") + line("i-3", `{"name": "李四", "plate": "浙B12312"}`)
+		w := api.importBody(t, good)
+		wantStatus(t, w, http.StatusOK)
+		w = api.do(t, request{method: "GET", target: "/v1/accounts/i-3/pii", key: api.keys[principal.Agent]})
+		if r := decode[piiReply](t, w); r.PII.Name != "李*" || r.PII.Plate != "浙B***12" {
+			t.Fatalf("imported pii: %s", w.Body)
+		}
+		wantProblem(t, api.do(t, request{method: "GET", target: "/v1/accounts/i-2/pii", key: api.keys[principal.Agent]}), http.StatusNotFound, "")
+		w = api.do(t, request{method: "POST", target: "/v1/pii/lookup", key: api.keys[principal.Security], body: `{"field": "phone", "value": "13812345678"}`})
+		if r := decode[lookupReply](t, w); !slices.Equal(r.Accounts, []string{"i-1"}) {
+			t.Fatalf("lookup of imported data: %+v", r)
+		}
+	})
 }

@@ -261,30 +261,62 @@ func (s *Service) Put(ctx context.Context, account string, p PII) (*PII, error) 
 }
 
 // PutMany stores each ps[i], normalised already (see Normalize), as the personal data
-// of accounts[i], in one transaction with one audit entry each: the import path.
+// of accounts[i], in one transaction with one audit entry each.
 // Returns errs.NotFound when an account does not exist.
 func (s *Service) PutMany(ctx context.Context, accts []string, ps []*PII) error {
+	sealed := make([]*Sealed, len(ps))
+	for i, p := range ps {
+		var err error
+		if sealed[i], err = s.Seal(ctx, accts[i], p); err != nil {
+			return err
+		}
+	}
+	return s.Write(ctx, sealed)
+}
+
+// Sealed is an account's personal data sealed for writing, with its audit entry: what
+// an import holds, encrypted, until it commits.
+type Sealed struct {
+	rec    *Record
+	change audit.Change
+}
+
+// Size returns roughly how many bytes s holds.
+func (s *Sealed) Size() int {
+	return len(s.rec.Sealed) + len(s.rec.DataKey) + 64*len(s.rec.Index) + 256
+}
+
+// Seal seals p, normalised already (see Normalize), as the account's personal data
+// under a new data key, for Write.
+func (s *Service) Seal(ctx context.Context, account string, p *PII) (*Sealed, error) {
 	index, _, err := s.secrets(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	now := s.now().UTC()
-	recs := make([]*Record, len(ps))
-	changes := make([]audit.Change, len(ps))
-	for i, p := range ps {
-		if recs[i], err = s.seal(accts[i], p, index, now); err != nil {
-			return err
-		}
-		if changes[i], err = s.change(ctx, ActionPut, accts[i], recs[i].Fields, nil); err != nil {
-			return err
-		}
+	r, err := s.seal(account, p, index, s.now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.change(ctx, ActionPut, account, r.Fields, nil)
+	return &Sealed{rec: r, change: c}, err
+}
+
+// Write stores what Seal sealed, replacing each account's personal data, with one audit
+// entry each, in one transaction (the caller's, if ctx holds one).
+// Returns errs.NotFound when an account does not exist.
+func (s *Service) Write(ctx context.Context, sealed []*Sealed) error {
+	ids := make([]string, len(sealed))
+	recs := make([]*Record, len(sealed))
+	changes := make([]audit.Change, len(sealed))
+	for i, sd := range sealed {
+		ids[i], recs[i], changes[i] = sd.rec.Account, sd.rec, sd.change
 	}
 	entries, err := s.audit.Entries(ctx, changes...)
 	if err != nil {
 		return err
 	}
 	return s.tx.Write(ctx, func(ctx context.Context) error {
-		if err := s.exist(ctx, accts); err != nil {
+		if err := s.exist(ctx, ids); err != nil {
 			return err
 		}
 		if err := s.store.PutRecords(ctx, recs...); err != nil {
