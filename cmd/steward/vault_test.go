@@ -53,7 +53,7 @@ func TestVaultRotate(t *testing.T) {
 				}
 			}
 			out := steward(t, append([]string{"vault", "rotate"}, db...)...)
-			if !strings.Contains(out, "rotated: 4 keys wrapped by master key") {
+			if !strings.Contains(out, "rotated: 5 keys wrapped by master key") {
 				t.Fatalf("rotate said %q", out)
 			}
 			for _, id := range []string{"u1", "u2"} {

@@ -93,7 +93,13 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	rec := audit.NewRecorder(st.Audit)
 	ix := enforce.NewIndex()
+	vlt, err := vault.NewService(st.Vault, st.Accounts, st.Tx, rec, vault.Config{Master: cfg.MasterKey, Alerter: securityAlerts{st.Webhooks}})
+	if err != nil {
+		return nil, err
+	}
+	st.Webhooks = sealedWebhooks{st.Webhooks, vlt}
 	a := &App{
+		Vault:      vlt,
 		Stores:     st,
 		Recorder:   rec,
 		Audit:      audit.NewLog(st.Audit, st.Tx),
@@ -111,10 +117,6 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	if cfg.Bulk.Logger == nil {
 		cfg.Bulk.Logger = log
-	}
-	var err error
-	if a.Vault, err = vault.NewService(st.Vault, st.Accounts, st.Tx, rec, vault.Config{Master: cfg.MasterKey, Alerter: securityAlerts{st.Webhooks}}); err != nil {
-		return nil, err
 	}
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err

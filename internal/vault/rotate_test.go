@@ -57,7 +57,7 @@ func TestRotate(t *testing.T) {
 		if ids := m1.KeyIDs(); len(ids) != 1 || ids[0] != added || ids[0] == old {
 			t.Fatalf("after rotation the keyset holds %v; want only %d (the resumed rotation's), not %d", ids, added, old)
 		}
-		if last.Total != 5 || last.Done != 5 || last.Key != added { // 3 data keys, the index and commitment keys
+		if last.Total != 6 || last.Done != 6 || last.Key != added { // 3 data keys, the index, commitment and seal keys
 			t.Fatalf("last progress %+v", last)
 		}
 		for _, id := range []string{"u-1", "u-2", "u-3"} {

@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,7 @@ type Service struct {
 	mu        sync.Mutex
 	indexKey  []byte // blind indexes
 	commitKey []byte // account commitments
+	sealKey   []byte // other secrets Steward keeps (webhook secrets), see SealSecret
 }
 
 // NewService returns a Service over store.
@@ -99,6 +101,7 @@ func (s *Service) Master() *Master { return s.master }
 const (
 	secretIndex  = "index"
 	secretCommit = "commit"
+	secretSeal   = "seal"
 )
 
 // secretAD and dataKeyAD bind a wrapped key to what it is for, so one cannot be passed
@@ -127,8 +130,58 @@ func (s *Service) secrets(ctx context.Context) (index, commit []byte, err error)
 	if commit, err = s.secret(ctx, secretCommit); err != nil {
 		return nil, nil, err
 	}
-	s.indexKey, s.commitKey = index, commit
+	seal, err := s.secret(ctx, secretSeal)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.indexKey, s.commitKey, s.sealKey = index, commit, seal
 	return index, commit, nil
+}
+
+// sealedPrefix marks a value SealSecret sealed.
+const sealedPrefix = "vault:v1:"
+
+// SealSecret seals a secret Steward must keep and use again (a webhook's signing
+// secret), bound to what it is for (e.g. "webhook:" and the webhook's name), under the
+// seal key the master key wraps; OpenSecret opens it.
+func (s *Service) SealSecret(ctx context.Context, purpose, secret string) (string, error) {
+	if _, _, err := s.secrets(ctx); err != nil {
+		return "", err
+	}
+	g, err := subtle.NewAESGCM(s.sealKey)
+	if err != nil {
+		return "", fmt.Errorf("vault: seal key: %w", err)
+	}
+	ct, err := g.Encrypt([]byte(secret), []byte(purpose))
+	if err != nil {
+		return "", fmt.Errorf("vault: seal: %w", err)
+	}
+	return sealedPrefix + base64.StdEncoding.EncodeToString(ct), nil
+}
+
+// OpenSecret opens what SealSecret sealed for purpose; a value it did not seal (one
+// stored before secrets were sealed) is returned as it is.
+func (s *Service) OpenSecret(ctx context.Context, purpose, sealed string) (string, error) {
+	b64, ok := strings.CutPrefix(sealed, sealedPrefix)
+	if !ok {
+		return sealed, nil
+	}
+	if _, _, err := s.secrets(ctx); err != nil {
+		return "", err
+	}
+	ct, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return "", fmt.Errorf("vault: open %s: %w", purpose, err)
+	}
+	g, err := subtle.NewAESGCM(s.sealKey)
+	if err != nil {
+		return "", fmt.Errorf("vault: seal key: %w", err)
+	}
+	plain, err := g.Decrypt(ct, []byte(purpose))
+	if err != nil {
+		return "", fmt.Errorf("vault: open %s: %w", purpose, err)
+	}
+	return string(plain), nil
 }
 
 func (s *Service) secret(ctx context.Context, name string) ([]byte, error) {

@@ -31,7 +31,10 @@ var known = vault.PII{
 
 // knownStrings are the values as they may appear: given and normalised.
 var knownStrings = []string{"欧阳测试明", "13912345678", "secret.person@example.org", "11010519491231002X",
-	"文三路九十九号", "6222021234567890128", "浙B12312", "wx_hidden_handle_77"}
+	"文三路九十九号", "6222021234567890128", "浙B12312", "wx_hidden_handle_77", webhookSecret}
+
+// webhookSecret is a webhook's signing secret, which the vault's keys seal too.
+const webhookSecret = "whsec_known_value_8d1f"
 
 func as(role principal.Role, name string) context.Context {
 	return principal.NewContext(audit.WithRequestID(context.Background(), "test"), principal.Key(name, role, "key-"+name))
@@ -227,7 +230,13 @@ func TestNoPlaintextAtRest(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			a := storetest.NewApp(t, db, app.Config{})
+			a := storetest.NewApp(t, db, app.Config{Webhooks: notify.Reach{AllowPrivate: true}})
+			if _, err := a.Webhooks.Put(as(principal.Admin, "root"), &notify.Webhook{Name: "soc", URL: "http://127.0.0.1:9/", Secret: webhookSecret, Events: []string{notify.SecurityAlert}}); err != nil {
+				t.Fatal(err)
+			}
+			if w, err := a.Stores.Webhooks.GetWebhook(context.Background(), "soc"); err != nil || w.Secret != webhookSecret {
+				t.Fatalf("the webhook's secret as delivery reads it: %+v, %v", w, err)
+			}
 			// The region is a canary: stored in clear, the search must find it.
 			putAccount(t, a, "u-1", "canaryregion")
 			svc := as(principal.Service, "svc")
