@@ -563,7 +563,8 @@ func (s *Service) refuse(ctx context.Context, account string, actor principal.Pr
 const MaxLookup = 100
 
 // Lookup returns the accounts (at most MaxLookup, in ID order) whose field has value,
-// normalised first, through the blind index; each account found gets an audit entry.
+// normalised first, through the blind index; each account found gets an audit entry, and
+// a lookup that finds none one under LookupMisses.
 // Returns errs.Invalid for a field without an index or a value not of its type.
 func (s *Service) Lookup(ctx context.Context, field, value string) ([]string, error) {
 	var fs errs.Fields
@@ -593,13 +594,18 @@ func (s *Service) Lookup(ctx context.Context, field, value string) ([]string, er
 			return nil, err
 		}
 	}
-	if len(changes) > 0 {
-		if err := s.record(ctx, changes...); err != nil {
-			return nil, err
-		}
+	if len(found) == 0 { // a search that found nobody is recorded too: probing leaves a trace
+		changes = append(changes, audit.Change{Action: ActionLookup, Subject: LookupMisses,
+			Value: namesOnly{Fields: []string{field}}, Fields: []string{field}})
+	}
+	if err := s.record(ctx, changes...); err != nil {
+		return nil, err
 	}
 	return found, nil
 }
+
+// LookupMisses is the audit subject of a lookup that found no account.
+const LookupMisses = "pii:lookup-misses"
 
 // Erased is what an erasure destroyed.
 type Erased struct {

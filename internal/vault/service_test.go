@@ -163,6 +163,9 @@ func TestVault(t *testing.T) {
 				t.Errorf("lookup %s %q = %v, %v; want %v", c.field, c.value, got, err, c.want)
 			}
 		}
+		if got := entries(t, db, vault.LookupMisses); len(got) != 1 || got[0].Fields[0] != "bank_card" || got[0].Actor.Name != "sam" {
+			t.Fatalf("entries of lookups that found nobody: %+v", got)
+		}
 		if _, err := v.Lookup(svc, "name", "x"); !sameFields(err, "field") {
 			t.Fatalf("lookup by name: %v", err)
 		}
