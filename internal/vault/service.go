@@ -2,16 +2,10 @@ package vault
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -20,7 +14,6 @@ import (
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/errs"
-	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -36,22 +29,6 @@ const (
 	ActionPurposePut    = "pii.purpose.put"
 	ActionRotate        = "pii.rotate" // a batch of keys re-wrapped; subject vault:master-key
 )
-
-// Alert is a security alert: an actor went beyond a purpose's daily limit.
-type Alert struct {
-	Kind    string              `json:"kind"` // "pii.reveal_limit"
-	Actor   principal.Principal `json:"actor"`
-	Purpose string              `json:"purpose"`
-	Ticket  string              `json:"ticket,omitempty"`
-	Subject string              `json:"subject"` // the account's commitment
-	Limit   int                 `json:"limit"`
-	Time    time.Time           `json:"time"`
-}
-
-// Alerter hears of security alerts, inside the transaction that records them.
-type Alerter interface {
-	Alert(ctx context.Context, a Alert) error
-}
 
 // Config is what a Service takes besides its stores.
 type Config struct {
@@ -96,143 +73,6 @@ func NewService(store Store, accts accounts.Store, tx txn.Runner, rec *audit.Rec
 
 // Master returns the master key.
 func (s *Service) Master() *Master { return s.master }
-
-// Secret names.
-const (
-	secretIndex  = "index"
-	secretCommit = "commit"
-	secretSeal   = "seal"
-)
-
-// secretAD and dataKeyAD bind a wrapped key to what it is for, so one cannot be passed
-// off as another. A secret's "account" begins with #, which no account ID does.
-func secretAD(name string) string { return "#" + name }
-
-func wrapAD(account string) []byte { return []byte("steward/vault/key:" + account) }
-
-// Start loads the index and commitment keys, making them the first time. It fails when
-// the master key cannot open them: a master key file that is not the one they were
-// made under.
-func (s *Service) Start(ctx context.Context) error {
-	_, _, err := s.secrets(ctx)
-	return err
-}
-
-func (s *Service) secrets(ctx context.Context) (index, commit []byte, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.indexKey != nil {
-		return s.indexKey, s.commitKey, nil
-	}
-	if index, err = s.secret(ctx, secretIndex); err != nil {
-		return nil, nil, err
-	}
-	if commit, err = s.secret(ctx, secretCommit); err != nil {
-		return nil, nil, err
-	}
-	seal, err := s.secret(ctx, secretSeal)
-	if err != nil {
-		return nil, nil, err
-	}
-	s.indexKey, s.commitKey, s.sealKey = index, commit, seal
-	return index, commit, nil
-}
-
-// sealedPrefix marks a value SealSecret sealed.
-const sealedPrefix = "vault:v1:"
-
-// SealSecret seals a secret Steward must keep and use again (a webhook's signing
-// secret), bound to what it is for (e.g. "webhook:" and the webhook's name), under the
-// seal key the master key wraps; OpenSecret opens it.
-func (s *Service) SealSecret(ctx context.Context, purpose, secret string) (string, error) {
-	if _, _, err := s.secrets(ctx); err != nil {
-		return "", err
-	}
-	g, err := subtle.NewAESGCM(s.sealKey)
-	if err != nil {
-		return "", fmt.Errorf("vault: seal key: %w", err)
-	}
-	ct, err := g.Encrypt([]byte(secret), []byte(purpose))
-	if err != nil {
-		return "", fmt.Errorf("vault: seal: %w", err)
-	}
-	return sealedPrefix + base64.StdEncoding.EncodeToString(ct), nil
-}
-
-// OpenSecret opens what SealSecret sealed for purpose; a value it did not seal (one
-// stored before secrets were sealed) is returned as it is.
-func (s *Service) OpenSecret(ctx context.Context, purpose, sealed string) (string, error) {
-	b64, ok := strings.CutPrefix(sealed, sealedPrefix)
-	if !ok {
-		return sealed, nil
-	}
-	if _, _, err := s.secrets(ctx); err != nil {
-		return "", err
-	}
-	ct, err := base64.StdEncoding.DecodeString(b64)
-	if err != nil {
-		return "", fmt.Errorf("vault: open %s: %w", purpose, err)
-	}
-	g, err := subtle.NewAESGCM(s.sealKey)
-	if err != nil {
-		return "", fmt.Errorf("vault: seal key: %w", err)
-	}
-	plain, err := g.Decrypt(ct, []byte(purpose))
-	if err != nil {
-		return "", fmt.Errorf("vault: open %s: %w", purpose, err)
-	}
-	return string(plain), nil
-}
-
-func (s *Service) secret(ctx context.Context, name string) ([]byte, error) {
-	sec, err := s.store.GetSecret(ctx, name)
-	if errs.CodeOf(err) == errs.NotFound {
-		key := make([]byte, 32)
-		rand.Read(key)
-		w, id, werr := s.master.Wrap(key, wrapAD(secretAD(name)))
-		if werr != nil {
-			return nil, werr
-		}
-		err = s.tx.Write(ctx, func(ctx context.Context) error {
-			return s.store.AddSecret(ctx, &Secret{Name: name, MasterKey: id, Wrapped: w})
-		})
-		if err == nil {
-			return key, nil
-		}
-		if errs.CodeOf(err) == errs.Conflict { // another process made it first
-			sec, err = s.store.GetSecret(ctx, name)
-		}
-	}
-	if err != nil {
-		return nil, err
-	}
-	key, err := s.master.Unwrap(sec.Wrapped, wrapAD(secretAD(name)))
-	if err != nil {
-		return nil, fmt.Errorf("vault: the master key does not open the %s key: is it the key this database was made with? %w", name, err)
-	}
-	return key, nil
-}
-
-// Commitment returns the account's commitment: "pii:" and the hex HMAC-SHA256 of its ID
-// under the commitment key. Audit entries of the vault name it as their subject.
-func (s *Service) Commitment(ctx context.Context, account string) (string, error) {
-	_, commit, err := s.secrets(ctx)
-	if err != nil {
-		return "", err
-	}
-	m := hmac.New(sha256.New, commit)
-	m.Write([]byte(account))
-	return "pii:" + hex.EncodeToString(m.Sum(nil)), nil
-}
-
-// blindIndex returns the blind-index hash of a normalised value of field.
-func blindIndex(key []byte, field, value string) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(field))
-	m.Write([]byte{0})
-	m.Write([]byte(value))
-	return m.Sum(nil)
-}
 
 // seal makes the record of p, normalised, for account under a new data key.
 func (s *Service) seal(account string, p *PII, index []byte, now time.Time) (*Record, error) {
@@ -427,136 +267,6 @@ func (s *Service) record(ctx context.Context, changes ...audit.Change) error {
 		return err
 	}
 	return s.tx.Write(ctx, func(ctx context.Context) error { return s.audit.Append(ctx, entries) })
-}
-
-// RevealRequest asks for the plain values of some fields, for a purpose.
-type RevealRequest struct {
-	Fields  []string `json:"fields"`
-	Purpose string   `json:"purpose"`
-	Ticket  string   `json:"ticket,omitempty"`
-}
-
-// maxTicket is the longest ticket reference.
-const maxTicket = 128
-
-// Reveal returns the requested fields of the account's personal data in clear, once the
-// reveal is recorded with the actor, purpose, ticket and field names. Returns
-// errs.Invalid naming every field at fault (an unknown purpose is one), errs.Forbidden
-// when the purpose does not let the caller's role or the fields through, errs.NotFound
-// when the account has no personal data, and errs.TooMany beyond the purpose's daily
-// limit for the caller, after recording the refusal and raising a security alert.
-func (s *Service) Reveal(ctx context.Context, account string, req RevealRequest) (*PII, error) {
-	var fs errs.Fields
-	if len(req.Fields) == 0 {
-		fs.Add("fields", "must name at least one of %v", Fields)
-	}
-	for i, f := range req.Fields {
-		if !slices.Contains(Fields, f) {
-			fs.Add("fields", "[%d] %q is not a field: one of %v", i, f, Fields)
-		}
-	}
-	req.Fields = slices.Compact(slices.Sorted(slices.Values(req.Fields)))
-	req.Ticket = strings.TrimSpace(req.Ticket)
-	if len(req.Ticket) > maxTicket || strings.ContainsFunc(req.Ticket, func(r rune) bool { return r < ' ' || r == 0x7f }) {
-		fs.Add("ticket", "must be at most %d characters, none of them control characters", maxTicket)
-	}
-	var purpose *Purpose
-	if req.Purpose == "" {
-		fs.Add("purpose", "is required")
-	} else if p, err := s.store.GetPurpose(ctx, req.Purpose); errs.CodeOf(err) == errs.NotFound {
-		fs.Add("purpose", "%q is not a configured purpose", req.Purpose)
-	} else if err != nil {
-		return nil, err
-	} else {
-		purpose = p
-		if p.RequiresTicket && req.Ticket == "" {
-			fs.Add("ticket", "is required by purpose %q", p.Name)
-		}
-	}
-	if err := fs.Err(); err != nil {
-		return nil, err
-	}
-	actor := principal.FromContext(ctx)
-	if !slices.Contains(purpose.Roles, actor.Role) {
-		return nil, errs.E(errs.Forbidden, "purpose %q is not for the %s role", purpose.Name, actor.Role)
-	}
-	for _, f := range req.Fields {
-		if !slices.Contains(purpose.Fields, f) {
-			return nil, errs.E(errs.Forbidden, "purpose %q does not reveal %s (it reveals %v)", purpose.Name, f, purpose.Fields)
-		}
-	}
-	cx := map[string]string{"purpose": purpose.Name}
-	if req.Ticket != "" {
-		cx["ticket"] = req.Ticket
-	}
-	c, err := s.change(ctx, ActionReveal, account, req.Fields, cx)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := s.audit.Entries(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now().UTC()
-	var r *Record
-	err = s.tx.Write(ctx, func(ctx context.Context) error {
-		n, err := s.store.AddReveals(ctx, actor.Name, purpose.Name, now.Format(time.DateOnly), 1)
-		if err != nil {
-			return err
-		}
-		if n > purpose.PerActorDaily {
-			return errOverLimit
-		}
-		if r, err = s.store.GetRecord(ctx, account); err != nil {
-			return err
-		}
-		return s.audit.Append(ctx, entries)
-	})
-	if errors.Is(err, errOverLimit) {
-		return nil, s.refuse(ctx, account, actor, purpose, req, c.Subject, now)
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.open(r)
-	if err != nil {
-		return nil, err
-	}
-	return p.only(req.Fields), nil
-}
-
-var errOverLimit = errors.New("over the daily limit")
-
-// refuse records a reveal refused for the daily limit and raises the alert, in a
-// transaction of their own, and returns the errs.TooMany to answer.
-func (s *Service) refuse(ctx context.Context, account string, actor principal.Principal, p *Purpose, req RevealRequest, subject string, now time.Time) error {
-	cx := map[string]string{"purpose": p.Name, "reason": "daily limit"}
-	if req.Ticket != "" {
-		cx["ticket"] = req.Ticket
-	}
-	c, err := s.change(ctx, ActionRevealRefused, account, req.Fields, cx)
-	if err != nil {
-		return err
-	}
-	entries, err := s.audit.Entries(ctx, c)
-	if err != nil {
-		return err
-	}
-	err = s.tx.Write(ctx, func(ctx context.Context) error {
-		if err := s.audit.Append(ctx, entries); err != nil {
-			return err
-		}
-		if s.alert == nil {
-			return nil
-		}
-		return s.alert.Alert(ctx, Alert{Kind: "pii.reveal_limit", Actor: actor, Purpose: p.Name, Ticket: req.Ticket,
-			Subject: subject, Limit: p.PerActorDaily, Time: now})
-	})
-	if err != nil {
-		return err
-	}
-	return errs.E(errs.TooMany, "%s has made the %d reveals purpose %q allows a day; the refusal was recorded and security alerted",
-		actor.Name, p.PerActorDaily, p.Name)
 }
 
 // MaxLookup is the most accounts a lookup answers.
