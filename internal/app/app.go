@@ -19,6 +19,7 @@ import (
 	"github.com/stewardhq/steward/internal/reports"
 	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/txn"
+	"github.com/stewardhq/steward/internal/vault"
 )
 
 // Stores is every store the services need, over one database.
@@ -36,6 +37,7 @@ type Stores struct {
 	Appeals     appeals.Store
 	Reports     reports.Store
 	Ledger      ledger.Store
+	Vault       vault.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -68,6 +70,9 @@ type Config struct {
 	Appeals appeals.Config
 	// Reports tunes reporter weights and brigade detection.
 	Reports reports.Config
+	// MasterKey wraps the vault's data keys (serve reads STEWARD_MASTER_KEY_FILE or
+	// master.key in the data directory); the process's memory key when nil, for tests.
+	MasterKey *vault.Master
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -85,6 +90,7 @@ type App struct {
 	Appeals  *appeals.Service
 	Reports  *reports.Service
 	Ledger   *ledger.Service
+	Vault    *vault.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -103,7 +109,13 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	rec := audit.NewRecorder(st.Audit)
 	ix := enforce.NewIndex()
+	vlt, err := vault.NewService(st.Vault, st.Accounts, st.Tx, rec, vault.Config{Master: cfg.MasterKey, Alerter: securityAlerts{st.Webhooks}})
+	if err != nil {
+		return nil, err
+	}
+	st.Webhooks = sealedWebhooks{st.Webhooks, vlt}
 	a := &App{
+		Vault:      vlt,
 		Stores:     st,
 		Recorder:   rec,
 		Audit:      audit.NewLog(st.Audit, st.Tx),
@@ -126,7 +138,6 @@ func New(st Stores, cfg Config) (*App, error) {
 	if cfg.Bulk.Logger == nil {
 		cfg.Bulk.Logger = log
 	}
-	var err error
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
 	}
@@ -202,6 +213,9 @@ func (a *App) Start(ctx context.Context) (sanctions int, err error) {
 			return 0, err
 		}
 	}
+	if err := a.Vault.Start(ctx); err != nil {
+		return 0, err
+	}
 	return a.Follower.Load(ctx)
 }
 
@@ -220,4 +234,11 @@ func (h heldFunds) Held(ctx context.Context, account string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// securityAlerts puts the vault's security alerts in the webhook outbox.
+type securityAlerts struct{ outbox notify.Outbox }
+
+func (s securityAlerts) Alert(ctx context.Context, a vault.Alert) error {
+	return notify.EnqueueAlert(ctx, s.outbox, a.Subject, a.Time, a)
 }

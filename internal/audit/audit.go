@@ -23,12 +23,16 @@ type Entry struct {
 	// ClientRequestID is the request ID the caller sent (X-Request-Id), as the caller
 	// said it: a label, never Steward's own RequestID; absent when none was sent, so
 	// entries from before it existed keep their bytes.
-	ClientRequestID string    `json:"client_request_id,omitempty"`
-	Digest          string    `json:"digest"`     // hex SHA-256 of the change's canonical JSON
-	Fields          []string  `json:"fields"`     // names of the change's top-level fields, sorted
-	RequestID       string    `json:"request_id"` // Steward's own ID of the request or work that caused it
-	Subject         string    `json:"subject"`    // e.g. the account ID
-	Time            time.Time `json:"time"`       // UTC
+	ClientRequestID string `json:"client_request_id,omitempty"`
+	// Context is what a reader of the entry needs besides the field names, e.g. the
+	// purpose and ticket of a personal-data reveal; never a value. Absent when empty, so
+	// entries from before it existed keep their bytes.
+	Context   map[string]string `json:"context,omitempty"`
+	Digest    string            `json:"digest"`     // hex SHA-256 of the change's canonical JSON
+	Fields    []string          `json:"fields"`     // names of the change's top-level fields, sorted
+	RequestID string            `json:"request_id"` // Steward's own ID of the request or work that caused it
+	Subject   string            `json:"subject"`    // e.g. the account ID
+	Time      time.Time         `json:"time"`       // UTC
 
 	leaf []byte // Leaf's answer, when Recorder.Entries made e
 }
@@ -66,8 +70,9 @@ func NewRecorder(store Store) *Recorder {
 type Change struct {
 	Action  string
 	Subject string
-	Value   any      // the change's canonical form; marshalled to JSON for the digest
-	Fields  []string // the names of the fields it sets; when nil, Value's top-level keys
+	Value   any               // the change's canonical form; marshalled to JSON for the digest
+	Fields  []string          // the names of the fields it sets; when nil, Value's top-level keys
+	Context map[string]string // see Entry.Context
 }
 
 // Record appends one entry per change, with the actor and request ID carried by ctx.
@@ -106,6 +111,7 @@ func (r *Recorder) Entries(ctx context.Context, changes ...Change) ([]*Entry, er
 		entries[i] = &Entry{
 			Action:    c.Action,
 			Actor:     actor,
+			Context:   c.Context,
 			Digest:    hex.EncodeToString(sum[:]),
 			Fields:    fields,
 			RequestID: reqID, ClientRequestID: clientID,

@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/vault"
 )
 
 // accountBody is the body of PUT /v1/accounts/{id}. created_at is a string so that a bad
@@ -26,8 +28,12 @@ type accountBody struct {
 	Linked     []accounts.Link `json:"linked,omitempty"`
 }
 
-// importLine is one line of an import: an account body with its ID.
-type importLine = accountBody
+// importLine is one line of an import: an account body with its ID, and optionally
+// the account's personal data (see vault_import.go).
+type importLine struct {
+	accountBody
+	PII *vault.PII `json:"pii,omitempty"`
+}
 
 type accountReply = accounts.Account
 
@@ -111,17 +117,25 @@ func (s *server) listAccounts(r *http.Request) (int, any, error) {
 // it all or nothing.
 func (s *server) importAccounts(r *http.Request, body io.Reader) (applyFunc, func(), error) {
 	im := s.Accounts.NewImport()
-	if err := readImport(r.Context(), im, body); err != nil {
+	pii := s.newPIIImport()
+	if err := readImport(r.Context(), im, body, pii.add); err != nil {
 		return nil, im.Close, err
 	}
-	return func(ctx context.Context) (int, any, error) {
-		res, err := im.Commit(ctx)
-		return http.StatusOK, res, err
+	return func(ctx context.Context) (res int, _ any, err error) {
+		var out accounts.ImportResult
+		err = s.Stores.Tx.Write(ctx, func(ctx context.Context) (err error) {
+			if out, err = im.Commit(ctx); err == nil {
+				err = pii.commit(ctx)
+			}
+			return err
+		})
+		return http.StatusOK, out, err
 	}, im.Close, nil
 }
 
-// readImport gives im the accounts of body and returns the failures of its lines.
-func readImport(ctx context.Context, im *accounts.Import, body io.Reader) error {
+// readImport gives im the accounts of body, and pii the personal data of those lines that
+// carry it, and returns the failures of its lines.
+func readImport(ctx context.Context, im *accounts.Import, body io.Reader, pii func(ctx context.Context, account string, p *vault.PII) error) error {
 	sc := bufio.NewScanner(body)
 	// Room for the longest line allowed with its CR LF: a longer one is refused by name.
 	sc.Buffer(make([]byte, 0, 64<<10), accounts.MaxImportLine+2)
@@ -143,17 +157,28 @@ func readImport(ctx context.Context, im *accounts.Import, body io.Reader) error 
 		}
 		var b importLine
 		if err := decodeJSON(raw, &b); err != nil {
-			im.Refuse(line, fieldsOf(err)...)
+			fs := fieldsOf(err)
+			for i := range fs { // encoding/json names a field of the embedded body by its path
+				fs[i].Field = strings.TrimPrefix(fs[i].Field, "accountBody.")
+			}
+			im.Refuse(line, fs...)
 			continue
 		}
 		if b.ID == "" {
 			im.Refuse(line, errs.FieldError{Field: "id", Message: "is required"})
 			continue
 		}
-		a, err := b.toAccount(b.ID)
-		if err != nil {
-			im.Refuse(line, fieldsOf(err)...)
+		a, err := b.accountBody.toAccount(b.ID)
+		if err == nil && b.PII != nil {
+			if err = pii(ctx, b.ID, b.PII); len(errs.FieldsOf(err)) > 0 {
+				err = errs.Fields(errs.FieldsOf(err)).Prefix("pii.").Err()
+			}
+		}
+		if fs := errs.FieldsOf(err); len(fs) > 0 {
+			im.Refuse(line, fs...)
 			continue
+		} else if err != nil {
+			return err
 		}
 		if err := im.Add(ctx, a, line); err != nil {
 			return err

@@ -43,6 +43,7 @@ type auditEntry struct {
 	RequestID string              `json:"request_id"`                  // Steward's own
 	ClientID  string              `json:"client_request_id,omitempty"` // the X-Request-Id the caller sent: a label only
 	Fields    []string            `json:"fields"`
+	Context   map[string]string   `json:"context,omitempty"` // e.g. a reveal's purpose and ticket
 	Digest    string              `json:"digest"`
 	Proof     *inclusion          `json:"proof,omitempty"` // in searches: inclusion in the page's checkpoint
 }
@@ -158,15 +159,7 @@ func (s *server) auditEntries(r *http.Request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	out := auditPage{Entries: make([]auditEntry, len(page.Items)), Size: page.Checkpoint.Size, Checkpoint: string(page.Checkpoint.Note)}
-	for i, it := range page.Items {
-		e := auditEntry{Index: it.Index, Leaf: base64.StdEncoding.EncodeToString(it.Leaf), Time: it.Time, Actor: it.Actor,
-			Action: it.Action, Subject: it.Subject, RequestID: it.RequestID, ClientID: it.ClientRequestID, Fields: it.Fields, Digest: it.Digest}
-		if it.Proof != nil {
-			e.Proof = &inclusion{Index: it.Proof.Index, Size: it.Proof.Size, Hashes: b64s(it.Proof.Hashes)}
-		}
-		out.Entries[i] = e
-	}
+	out := auditPageOf(page)
 	switch {
 	case page.NextAfter > 0:
 		out.Next = auditCursor('a', page.NextAfter)
@@ -174,6 +167,21 @@ func (s *server) auditEntries(r *http.Request) (int, any, error) {
 		out.Next = auditCursor('i', page.NextStart)
 	}
 	return http.StatusOK, out, nil
+}
+
+// auditPageOf is page as served, without its next cursor.
+func auditPageOf(page *audit.Page) auditPage {
+	out := auditPage{Entries: make([]auditEntry, len(page.Items)), Size: page.Checkpoint.Size, Checkpoint: string(page.Checkpoint.Note)}
+	for i, it := range page.Items {
+		e := auditEntry{Index: it.Index, Leaf: base64.StdEncoding.EncodeToString(it.Leaf), Time: it.Time, Actor: it.Actor,
+			Action: it.Action, Subject: it.Subject, RequestID: it.RequestID, ClientID: it.ClientRequestID, Fields: it.Fields,
+			Context: it.Context, Digest: it.Digest}
+		if it.Proof != nil {
+			e.Proof = &inclusion{Index: it.Proof.Index, Size: it.Proof.Size, Hashes: b64s(it.Proof.Hashes)}
+		}
+		out.Entries[i] = e
+	}
+	return out
 }
 
 func (s *server) auditInclusion(r *http.Request) (int, any, error) {

@@ -20,12 +20,29 @@ import (
 )
 
 // Event types a webhook may subscribe to.
-const NoticeCreated = "notice.created"
+const (
+	NoticeCreated = "notice.created"
+	SecurityAlert = "security.alert" // e.g. a reveal beyond a purpose's daily limit
+)
 
 // EventTypes lists every event type.
 var EventTypes = []string{string(enforce.Created), string(enforce.Lifted), string(enforce.Amended), NoticeCreated,
 	appeals.EventCreated, appeals.EventDecided, appeals.EventReleased, appeals.EventSLABreached, appeals.EventClosed, appeals.EventReopened,
-	string(reports.CaseOpened), string(reports.CaseFlagged), string(reports.CaseDecided)}
+	string(reports.CaseOpened), string(reports.CaseFlagged), string(reports.CaseDecided), SecurityAlert}
+
+// EnqueueAlert puts a security alert about subject in outbox, if a webhook receives
+// them. Call it inside the transaction that records what it alerts of.
+func EnqueueAlert(ctx context.Context, outbox Outbox, subject string, at time.Time, data any) error {
+	want, err := outbox.Subscribed(ctx)
+	if err != nil || !want[SecurityAlert] {
+		return err
+	}
+	e, err := newEvent(SecurityAlert, subject, at, data)
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, e)
+}
 
 // Event is one entry of the outbox: written in the transaction of the change it tells
 // of, delivered to webhooks as a CloudEvent whose id is ID on every attempt.

@@ -18,5 +18,6 @@ func (db *DB) Stores() app.Stores {
 		Appeals:     db.Appeals(),
 		Reports:     db.Reports(),
 		Ledger:      db.Ledger(),
+		Vault:       db.Vault(),
 	}
 }
