@@ -138,6 +138,9 @@ func New(st Stores, cfg Config) (*App, error) {
 	if cfg.Bulk.Logger == nil {
 		cfg.Bulk.Logger = log
 	}
+	if cfg.Bulk.Holder == nil {
+		cfg.Bulk.Holder = ledgerHolds{a.Ledger}
+	}
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
 	}
@@ -234,6 +237,26 @@ func (h heldFunds) Held(ctx context.Context, account string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// ledgerHolds places and releases bulk actions' wallet holds (bulk may not import the
+// ledger).
+type ledgerHolds struct{ l *ledger.Service }
+
+func (h ledgerHolds) HoldTargets(ctx context.Context, hs []bulk.TargetHold) error {
+	ids := make([]string, len(hs))
+	reqs := make([]ledger.HoldRequest, len(hs))
+	for i, t := range hs {
+		ids[i] = t.ID
+		reqs[i] = ledger.HoldRequest{Account: t.Account, Currency: t.Spec.Currency, All: true, Reason: t.Reason,
+			Authority: ledger.HoldAuthority{Authority: t.Authority, DocumentSHA256: t.Spec.DocumentSHA256}}
+	}
+	return h.l.HoldMany(ctx, ids, reqs)
+}
+
+func (h ledgerHolds) ReleaseTargets(ctx context.Context, ids []string, reason string) error {
+	_, err := h.l.ReleaseMany(ctx, ids, reason)
+	return err
 }
 
 // securityAlerts puts the vault's security alerts in the webhook outbox.

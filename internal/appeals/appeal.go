@@ -2,6 +2,7 @@ package appeals
 
 import (
 	"context"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -164,7 +165,7 @@ func (f *Filing) check(agent bool) error {
 		fs.Add("evidence", "at most %d items, not %d", MaxEvidence, len(f.Evidence))
 	} else {
 		for i, e := range f.Evidence {
-			p := "evidence[" + itoa(i) + "]."
+			p := "evidence[" + strconv.Itoa(i) + "]."
 			if !enforce.ValidCode(e.Kind) {
 				fs.Add(p+"kind", "is required: %s", enforce.CodeRule)
 			}
@@ -192,13 +193,6 @@ func isHex64(s string) bool {
 		}
 	}
 	return true
-}
-
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return itoa(i/10) + string(rune('0'+i%10))
 }
 
 // CheckID returns errs.Invalid on field unless id is an appeal ID (a UUID).

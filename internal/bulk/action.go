@@ -90,6 +90,8 @@ type Action struct {
 	// Resumers are those besides the author who executed or resumed the action: like
 	// the author, four eyes keep them off its appeals.
 	Resumers []principal.Principal `json:"resumers,omitempty"`
+	// Hold, when set, freezes each target's wallet besides sanctioning it.
+	Hold *HoldSpec `json:"hold,omitempty"`
 	// AppealSettings say how appeals against its sanctions are handled.
 	AppealSettings
 	Version   int64     `json:"version"` // bumped on every write; guards concurrent runners

@@ -125,6 +125,7 @@ const watchEvery = 250 * time.Millisecond
 func (s *Service) watch(ctx context.Context, a *Action) (_ context.Context, stop func()) {
 	wctx, cancel := context.WithCancelCause(ctx)
 	done := make(chan struct{})
+	version := a.Version // the caller goes on to change a
 	go func() {
 		t := time.NewTicker(watchEvery)
 		defer t.Stop()
@@ -136,7 +137,7 @@ func (s *Service) watch(ctx context.Context, a *Action) (_ context.Context, stop
 				return
 			case <-t.C:
 			}
-			if cur, err := s.store.Get(wctx, a.ID); err == nil && cur.Version != a.Version {
+			if cur, err := s.store.Get(wctx, a.ID); err == nil && cur.Version != version {
 				cancel(errs.E(errs.Conflict, "bulk action %s changed (now %s) while the runner evaluated it", a.ID, cur.State))
 				return
 			}
@@ -197,7 +198,17 @@ func (s *Service) sanctionBatch(ctx context.Context, a *Action) error {
 		s.startAhead(ctx, *a, a.Version+1, p.Done, p.sanctionUpto())
 	}
 	return s.commit(principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.Author), a, func(ctx context.Context) error {
-		return s.enforce.WriteMany(ctx, batch)
+		if err := s.enforce.WriteMany(ctx, batch); err != nil {
+			return err
+		}
+		if a.Hold == nil {
+			return nil
+		}
+		if s.holder == nil {
+			return errs.E(errs.Conflict, "bulk action %s holds wallets, and this server keeps no ledger", a.ID)
+		}
+		accounts, ids := batch.Targets()
+		return s.holder.HoldTargets(ctx, a.holdsOf(accounts, ids))
 	})
 }
 
@@ -287,8 +298,13 @@ func (s *Service) revertBatch(ctx context.Context, a *Action) error {
 	}
 	actx := principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.RevertBy)
 	return s.commit(actx, a, func(ctx context.Context) error {
-		_, err := s.enforce.LiftMany(ctx, ids, a.RevertReason) // as written: every locale's notice quotes it
-		return err
+		if _, err := s.enforce.LiftMany(ctx, ids, a.RevertReason); err != nil { // as written: every locale's notice quotes it
+			return err
+		}
+		if a.Hold == nil || s.holder == nil {
+			return nil
+		}
+		return s.holder.ReleaseTargets(ctx, ids, "bulk action "+a.ID+" reverted: "+a.RevertReason)
 	})
 }
 

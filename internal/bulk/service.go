@@ -41,6 +41,9 @@ type Config struct {
 	Poll time.Duration
 	// Logger gets the runner's failures; none when nil.
 	Logger *slog.Logger
+	// Holder places and releases the wallet holds of actions that hold; nil when the
+	// server keeps no ledger (an action with a hold is then refused).
+	Holder Holder
 	// MaxCost is the most one expression may cost (see the constant MaxCost, the
 	// default): its estimate is checked at create, and an evaluation stops there.
 	MaxCost uint64
@@ -58,6 +61,7 @@ type Service struct {
 	// and version.
 	appealLang  *language
 	appealProgs sync.Map
+	holder      Holder
 	batch       int
 	page        int
 	readers     int
@@ -84,7 +88,7 @@ func NewService(store Store, accts accounts.Store, enf *enforce.Service, tx txn.
 	if err != nil {
 		return nil, fmt.Errorf("bulk: CEL environment for appeal screens: %w", err)
 	}
-	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, lang: lang, appealLang: alang,
+	s := &Service{store: store, accounts: accts, enforce: enf, tx: tx, audit: rec, lang: lang, appealLang: alang, holder: cfg.Holder,
 		batch: cfg.Batch, page: cfg.Page, readers: cfg.Readers, duty: cfg.Duty, busy: cfg.Busy, now: cfg.Now, poll: cfg.Poll, log: cfg.Logger, wake: make(chan struct{}, 1)}
 	if s.batch <= 0 {
 		s.batch = 1000
@@ -118,6 +122,8 @@ type CreateRequest struct {
 	Sanction  Template            `json:"sanction"`
 	Authority authority.Authority `json:"authority"`
 	Notify    *bool               `json:"notify,omitempty"` // default true
+	// Hold freezes each target's wallet in a currency besides sanctioning it.
+	Hold *HoldSpec `json:"hold,omitempty"`
 	AppealSettings
 }
 
@@ -130,7 +136,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	a := &Action{
 		ID: uuid.Must(uuid.NewV7()).String(), Name: r.Name, Criteria: r.Criteria, Screens: r.Screens,
 		Sanction: r.Sanction, Authority: r.Authority, Notify: r.Notify == nil || *r.Notify,
-		AppealSettings: r.AppealSettings, State: Draft, Version: 1, CreatedAt: now, UpdatedAt: now,
+		AppealSettings: r.AppealSettings, Hold: r.Hold, State: Draft, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	a.Author = principal.FromContext(ctx)
 	if a.Screens == nil {
@@ -146,6 +152,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 			return nil, err
 		}
 		fs = append(fs, fields...)
+	}
+	if a.Hold != nil {
+		a.Hold.check(&fs, a.Authority, s.holder)
 	}
 	if _, err := a.AppealSettings.check(s.appealLang); err != nil {
 		fields := errs.FieldsOf(err)

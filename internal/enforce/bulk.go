@@ -61,6 +61,14 @@ type Batch struct {
 	told    Announcement // nil: not announced
 }
 
+// Targets returns the accounts and IDs of b's sanctions, in order.
+func (b *Batch) Targets() (accounts, ids []string) {
+	for _, sn := range b.sns {
+		accounts, ids = append(accounts, sn.Account), append(ids, sn.ID)
+	}
+	return accounts, ids
+}
+
 // Len returns how many sanctions b holds.
 func (b *Batch) Len() int { return len(b.sns) }
 
