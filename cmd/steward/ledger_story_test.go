@@ -13,7 +13,7 @@ import (
 )
 
 // TestSeedStoryWallets runs the seeds' wallet story on a real server: a police order
-// freezes the wallets of a wallet app's users; their withdrawals are refused naming the
+// freezes the wallets of a wallet app's users through a bulk action; their withdrawals are refused naming the
 // order; funds are verified and released user by user, each release approved by a
 // second person; a shop's compensation to a fraud victim is clawed back by exactly
 // what was advanced when the police recover more; ledger verify passes.
@@ -43,17 +43,37 @@ func TestSeedStoryWallets(t *testing.T) {
 				}
 			}
 
-			// The order freezes every user's wallet.
+			// The order freezes every user's wallet: a bulk action over the wallet app's
+			// users restricts their transfers and holds each wallet under the order, in
+			// each batch's own transaction.
 			comp := client.New(p.url, carol, nil)
+			var act struct{ ID, State string }
+			if _, err := call(comp, "POST", "/v1/bulk-actions", map[string]any{"name": "police freeze", "criteria": `account.region == "yn"`,
+				"sanction":  map[string]any{"kind": "restrict", "scope": map[string]any{"capabilities": []string{"pay.transfer"}}, "reason_code": "police_freeze"},
+				"authority": map[string]any{"kind": "legal_order", "issuer": "Shanghai PSB", "reference": "SH-2026-0042"},
+				"hold":      map[string]any{"currency": "CNY", "amount": "all", "document_sha256": strings.Repeat("ab", 32)}}, &act); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := call(comp, "POST", "/v1/bulk-actions/"+act.ID+"/execute", map[string]any{"canary_percent": 0}, nil); err != nil {
+				t.Fatal(err)
+			}
+			waitUntil(t, "the freeze to finish", func() bool {
+				call(comp, "GET", "/v1/bulk-actions/"+act.ID, nil, &act)
+				return act.State == "done"
+			})
+			var targets struct{ Targets []struct{ Account, Sanction string } }
+			if _, err := call(comp, "GET", "/v1/bulk-actions/"+act.ID+"/targets", nil, &targets); err != nil || len(targets.Targets) != users {
+				t.Fatalf("targets: %+v %v", targets, err)
+			}
 			holds := make([]string, users)
-			for i := range users {
-				var h struct{ ID string }
-				if _, err := call(comp, "POST", "/v1/holds", map[string]any{"account": fmt.Sprintf("u%d", i), "currency": "CNY", "amount": "all",
-					"authority": map[string]any{"kind": "legal_order", "issuer": "Shanghai PSB", "reference": "SH-2026-0042", "document_sha256": strings.Repeat("ab", 32)},
-					"reason":    "funds frozen pending investigation"}, &h); err != nil {
-					t.Fatal(err)
+			for _, tg := range targets.Targets { // each hold has its target's sanction ID
+				var i int
+				fmt.Sscanf(tg.Account, "u%d", &i)
+				holds[i] = tg.Sanction
+				var h struct{ Account, Reason string }
+				if _, err := call(comp, "GET", "/v1/holds/"+tg.Sanction, nil, &h); err != nil || h.Account != tg.Account {
+					t.Fatalf("hold of %s: %+v %v", tg.Account, h, err)
 				}
-				holds[i] = h.ID
 			}
 			// Withdrawals are refused, naming the order.
 			_, err := call(svc, "POST", "/v1/withdrawals", map[string]any{"id": "wd-0", "account": "u0", "amount": 1, "currency": "CNY", "destination": "bank:1"}, nil)
