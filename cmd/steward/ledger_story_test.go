@@ -61,7 +61,9 @@ func TestSeedStoryWallets(t *testing.T) {
 				call(comp, "GET", "/v1/bulk-actions/"+act.ID, nil, &act)
 				return act.State == "done"
 			})
-			var targets struct{ Targets []struct{ Account, Sanction string } }
+			var targets struct {
+				Targets []struct{ Account, Sanction string }
+			}
 			if _, err := call(comp, "GET", "/v1/bulk-actions/"+act.ID+"/targets", nil, &targets); err != nil || len(targets.Targets) != users {
 				t.Fatalf("targets: %+v %v", targets, err)
 			}
