@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,7 +105,13 @@ func dryRun(b *testing.B, db *sqlstore.DB, n int) {
 
 // BenchmarkExecute measures executing a sweep that sanctions every account of a
 // population (STEWARD_BENCH_N, default 20,000), with audit entries and notices.
-func BenchmarkExecute(b *testing.B) {
+func BenchmarkExecute(b *testing.B) { benchExecute(b, false) }
+
+// BenchmarkExecuteHold is BenchmarkExecute with the action holding every target's wallet
+// under its legal order besides sanctioning it (the wallets are opened by the holds).
+func BenchmarkExecuteHold(b *testing.B) { benchExecute(b, true) }
+
+func benchExecute(b *testing.B, hold bool) {
 	for _, kind := range storetest.Kinds {
 		b.Run(kind, func(b *testing.B) {
 			n := benchN(20_000)
@@ -115,6 +122,9 @@ func BenchmarkExecute(b *testing.B) {
 				p := newProcess(b, db, bulk.Config{})
 				r := sweep()
 				r.Criteria, r.Screens = "true", nil
+				if hold {
+					r.Hold = &bulk.HoldSpec{Currency: "CNY", Amount: "all", DocumentSHA256: strings.Repeat("ab", 32)}
+				}
 				a, err := p.bulk.Create(compliance, r)
 				if err != nil {
 					b.Fatal(err)
