@@ -50,7 +50,7 @@ var (
 
 // routes lists every route of the API and the roles that may call it.
 func (s *server) routes() []route {
-	return []route{
+	return append([]route{
 		{Method: "GET", Path: "/healthz", Public: true, Summary: "Answers 200 when the database answers and takes writes; 503 (storage_full) while it has no room.", Reply: health{}, handle: s.health},
 		{Method: "GET", Path: "/metrics", Public: true, Summary: "Prometheus metrics.", raw: s.metricsHandler().ServeHTTP},
 		{Method: "GET", Path: "/openapi.json", Public: true, Summary: "This API's OpenAPI 3.1 document.", raw: s.serveOpenAPI},
@@ -132,5 +132,5 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/bulk-actions/{id}/revert", Roles: bulkW,
 			Summary: "Lifts every sanction the bulk action made, and only those, as wrongful, with a notice to each person; works on a partly executed action.",
 			Request: revertBody{}, Reply: bulkReply{}, Status: http.StatusAccepted, write: s.revertBulk},
-	}
+	}, s.keyRoutes()...)
 }
