@@ -18,10 +18,14 @@ type countingStore struct {
 	keys    map[string]*Key
 	lookups int
 	touches int
+	full    bool // Touch fails, as on a full disk
 }
 
 func (s *countingStore) Touch(context.Context, string, time.Time) error {
 	s.touches++
+	if s.full {
+		return errs.E(errs.Unavailable, "storage full")
+	}
 	return nil
 }
 
@@ -183,5 +187,23 @@ func TestParseTTL(t *testing.T) {
 		if _, err := ParseTTL(in); errs.CodeOf(err) != errs.Invalid {
 			t.Errorf("ParseTTL(%q): %v, want invalid", in, err)
 		}
+	}
+}
+
+// A last_used_at write that fails is not tried again on every request: a database
+// refusing writes would otherwise take one per request.
+func TestFailedTouchWaitsAMinute(t *testing.T) {
+	store := &countingStore{keys: map[string]*Key{}, full: true}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ring := &Keyring{store: store, tx: inline{}, now: func() time.Time { return now }}
+	secret := "stw_abcdefghijklmnopqrstuvwxyz234567"
+	store.keys[string(Hash(secret))] = &Key{ID: "k1", Name: "backend", Role: principal.Service}
+	for range 3 {
+		if _, err := ring.Authenticate(context.Background(), secret); err != nil {
+			t.Fatalf("a failed last_used_at write refused the request: %v", err)
+		}
+	}
+	if store.touches != 1 {
+		t.Fatalf("%d write attempts for 3 requests, want 1", store.touches)
 	}
 }

@@ -150,19 +150,17 @@ func (s *Keyring) Rotate(ctx context.Context, name string, grace time.Duration) 
 func (s *Keyring) forget(hash []byte) { s.known.Delete(string(hash)) }
 
 // touch writes key id's last_used_at when this process has not in touchEvery, in a
-// transaction of its own. A failed write is dropped and tried again on a later request:
-// when a key was last used is not worth refusing a request over.
+// transaction of its own. A failed write is dropped and tried again a minute later, not
+// on the next request: a database that refuses writes (full, say) must not take a write
+// attempt per request, and when a key was last used is not worth refusing one over.
 func (s *Keyring) touch(ctx context.Context, id string, now time.Time) {
 	if last, ok := s.used.Load(id); ok && now.Sub(last.(time.Time)) < touchEvery {
 		return
 	}
 	s.used.Store(id, now)
-	err := s.tx.Write(context.WithoutCancel(ctx), func(ctx context.Context) error {
+	_ = s.tx.Write(context.WithoutCancel(ctx), func(ctx context.Context) error {
 		return s.store.Touch(ctx, id, now.UTC())
 	})
-	if err != nil {
-		s.used.Delete(id)
-	}
 }
 
 // ParseTTL parses a lifetime: a Go duration ("36h", "90m") or a whole number of days
