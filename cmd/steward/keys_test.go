@@ -85,3 +85,12 @@ func unauthorized(err error) bool {
 	var e *client.Error
 	return errors.As(err, &e) && e.Status == http.StatusUnauthorized
 }
+
+// serve refuses a retention horizon that is not positive, naming every such flag.
+func TestServeRefusesBadRetention(t *testing.T) {
+	_, err := stewardErr(t, "serve", "--data-dir", t.TempDir(), "--idempotency-ttl", "0s", "--notice-history", "-1h")
+	if err == nil || !strings.Contains(err.Error(), "idempotency-ttl") || !strings.Contains(err.Error(), "notice-history") ||
+		strings.Contains(err.Error(), "delivery-history") {
+		t.Fatalf("serve with bad horizons: %v, want both bad flags named", err)
+	}
+}

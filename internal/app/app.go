@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
@@ -14,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
 	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/retention"
 	"github.com/stewardhq/steward/internal/txn"
 )
 
@@ -28,6 +30,7 @@ type Stores struct {
 	Notices     notify.Store
 	Webhooks    notify.WebhookStore
 	BulkActions bulk.Store
+	Retention   retention.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -55,6 +58,10 @@ type Config struct {
 	Bulk bulk.Config
 	// Webhooks says which addresses webhooks may reach (serve --webhook-allow-private).
 	Webhooks notify.Reach
+	// Retention says how long idempotency records, delivery history and notices are
+	// kept (serve --idempotency-ttl, --delivery-history, --notice-history); its Logger
+	// defaults to Logger.
+	Retention retention.Config
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -74,10 +81,17 @@ type App struct {
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
 	Follower   *enforce.Follower
 	Dispatcher *notify.Dispatcher
+	Retention  *retention.Sweeper // deletes expired records; a prometheus.Collector of its counts
 }
 
 // New wires the services over st.
 func New(st Stores, cfg Config) (*App, error) {
+	if ttl, ok := st.Idempotency.(interface {
+		WithTTL(time.Duration) idempotency.Store
+	}); ok {
+		// Lookups ignore records older than the sweeper keeps, swept or not.
+		st.Idempotency = ttl.WithTTL(retention.IdempotencyTTL(cfg.Retention))
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -106,6 +120,10 @@ func New(st Stores, cfg Config) (*App, error) {
 	if cfg.Bulk.Logger == nil {
 		cfg.Bulk.Logger = log
 	}
+	if cfg.Retention.Logger == nil {
+		cfg.Retention.Logger = log
+	}
+	a.Retention = retention.NewSweeper(st.Retention, st.Tx, cfg.Retention)
 	var err error
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
@@ -120,13 +138,14 @@ type Worker interface {
 }
 
 // Workers returns the workers serve runs beside the API, each with its name: the audit
-// sequencer (with an AuditKey), the sanction feed's follower, webhook delivery and the
-// bulk runner. Call Start first.
+// sequencer (with an AuditKey), the sanction feed's follower, webhook delivery, the
+// bulk runner and the retention sweeper. Call Start first.
 func (a *App) Workers() map[string]Worker {
 	w := map[string]Worker{
 		"sanction follower": a.Follower,
 		"webhook delivery":  a.Dispatcher,
 		"bulk runner":       a.Bulk,
+		"retention sweeper": a.Retention,
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer

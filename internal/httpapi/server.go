@@ -84,6 +84,9 @@ func NewHandler(d Deps) *Handler {
 	}, []string{"route"})
 	s.registry.MustRegister(s.requests, s.duration, s.bodies.gauge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if d.App != nil && d.App.Retention != nil {
+		s.registry.MustRegister(d.App.Retention) // the workers' counts, beside the API's
+	}
 
 	mux := http.NewServeMux()
 	paths := http.NewServeMux() // the same paths without methods, to tell 405 from 404

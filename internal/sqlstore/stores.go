@@ -14,5 +14,6 @@ func (db *DB) Stores() app.Stores {
 		Notices:     db.Notices(),
 		Webhooks:    db.Webhooks(),
 		BulkActions: db.BulkActions(),
+		Retention:   db.Retention(),
 	}
 }
