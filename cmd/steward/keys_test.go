@@ -37,6 +37,11 @@ func TestKeysCommands(t *testing.T) {
 			}
 			p := serve(t, db...)
 			ctx := context.Background()
+			if resp, err := http.Get(p.url + "/readyz"); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("GET /readyz on a started serve: %v, %v", resp, err)
+			} else {
+				resp.Body.Close()
+			}
 			if _, err := client.New(p.url, old, nil).GetAccount(ctx, "nobody"); unauthorized(err) {
 				t.Fatalf("the key before rotation: %v", err)
 			}

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
@@ -66,6 +67,8 @@ type Config struct {
 
 // App is Steward's services and workers wired over one set of stores.
 type App struct {
+	loaded atomic.Bool // Start has loaded the decision index
+
 	Stores   Stores
 	Recorder *audit.Recorder // every change's audit entry
 	Audit    *audit.Log      // checkpoints, entries and proofs
@@ -162,5 +165,13 @@ func (a *App) Start(ctx context.Context) (sanctions int, err error) {
 			return 0, err
 		}
 	}
-	return a.Follower.Load(ctx)
+	n, err := a.Follower.Load(ctx)
+	if err == nil {
+		a.loaded.Store(true)
+	}
+	return n, err
 }
+
+// Loaded reports whether Start has loaded the decision index, so that checks answer
+// from every sanction in force.
+func (a *App) Loaded() bool { return a.loaded.Load() }

@@ -132,5 +132,5 @@ func (s *server) routes() []route {
 		{Method: "POST", Path: "/v1/bulk-actions/{id}/revert", Roles: bulkW,
 			Summary: "Lifts every sanction the bulk action made, and only those, as wrongful, with a notice to each person; works on a partly executed action.",
 			Request: revertBody{}, Reply: bulkReply{}, Status: http.StatusAccepted, write: s.revertBulk},
-	}, s.keyRoutes()...)
+	}, append(s.keyRoutes(), s.opsRoutes()...)...)
 }

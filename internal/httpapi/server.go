@@ -45,6 +45,10 @@ type Deps struct {
 	BodyTime    time.Duration
 	BodyRate    int64
 	LargeBodies int
+
+	// ReadyLag is how many audit entries may wait for the sequencer before /readyz
+	// answers 503 (DefaultReadyLag when zero).
+	ReadyLag int64
 }
 
 // server holds the dependencies the handlers share.
