@@ -62,7 +62,8 @@ type Store interface {
 	InUse(ctx context.Context, name string) (*Key, error)
 	// List returns up to limit keys, newest first, after the key with ID after.
 	List(ctx context.Context, after string, limit int) ([]*Key, error)
-	// ActiveAdmins counts the admin keys neither revoked nor expired at now.
+	// ActiveAdmins counts the admin keys neither revoked, replaced nor expired at now: a
+	// key retiring after a rotation stops working after its grace period.
 	ActiveAdmins(ctx context.Context, now time.Time) (int, error)
 	// Revoke marks the key revoked at at. Returns errs.NotFound when there is no such
 	// key not revoked yet.

@@ -81,7 +81,8 @@ func (s *Keyring) Revoke(ctx context.Context, id string) (k *Key, err error) {
 		if k.RevokedAt != nil {
 			return errs.E(errs.NotFound, "key %s is revoked already", id)
 		}
-		if k.Role == principal.Admin && k.usable(now) == nil {
+		// A key retiring after a rotation goes anyway: its successor is counted.
+		if k.Role == principal.Admin && k.ReplacedBy == "" && k.usable(now) == nil {
 			n, err := s.store.ActiveAdmins(ctx, now)
 			if err != nil {
 				return err

@@ -53,7 +53,7 @@ func (s *Keys) List(ctx context.Context, after string, limit int) (_ []*auth.Key
 
 func (s *Keys) ActiveAdmins(ctx context.Context, now time.Time) (n int, err error) {
 	defer wrapErr(&err, "sqlstore.Keys.ActiveAdmins", "")
-	err = s.db.queryRow(ctx, "SELECT count(*) FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+	err = s.db.queryRow(ctx, "SELECT count(*) FROM api_keys WHERE role = 'admin' AND revoked_at IS NULL AND replaced_by IS NULL AND (expires_at IS NULL OR expires_at > ?)",
 		nanos(now)).Scan(&n)
 	return n, err
 }

@@ -100,6 +100,28 @@ func TestKeyLifecycle(t *testing.T) {
 	})
 }
 
+// After a rotation of the only admin key, its successor is the last admin key in use:
+// the retiring key (it stops after its grace) may be revoked, the new one may not.
+func TestRotatedAdminIsNotCountedTwice(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ring := storetest.NewApp(t, db, app.Config{}).Keys
+		_, old, err := ring.Create(ctx, principal.Admin, "root", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, next, err := ring.Rotate(ctx, "root", 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ring.Revoke(ctx, next.ID); errs.CodeOf(err) != errs.Conflict {
+			t.Fatalf("revoking the new admin key while the old one retires: %v, want conflict (nobody would be left after the grace)", err)
+		}
+		if _, err := ring.Revoke(ctx, old.ID); err != nil {
+			t.Fatalf("revoking the retiring key: %v", err)
+		}
+	})
+}
+
 // A key expires on its own: refused, saying so.
 func TestKeyExpires(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
