@@ -6,9 +6,12 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 )
@@ -62,7 +65,7 @@ func sqliteExists(f dbFlags, create bool) error {
 func (e *env) keysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Manage API keys"}
 	var f dbFlags
-	var role, name string
+	var role, name, expires string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an API key and print it as the last line of stdout",
@@ -74,12 +77,18 @@ func (e *env) keysCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			var ttl time.Duration
+			if expires != "" {
+				if ttl, err = auth.ParseTTL(expires); err != nil {
+					return fmt.Errorf("--expires: %w", err)
+				}
+			}
 			a, err := openApp(cmd.Context(), f, slog.New(slog.DiscardHandler), app.Config{})
 			if err != nil {
 				return err
 			}
 			defer a.Close()
-			secret, k, err := a.Keys.Create(cmd.Context(), r, name)
+			secret, k, err := a.Keys.Create(cmd.Context(), r, name, ttl)
 			if err != nil {
 				return err
 			}
@@ -91,7 +100,108 @@ func (e *env) keysCmd() *cobra.Command {
 	e.addDBFlags(create, &f)
 	create.Flags().StringVar(&role, "role", "", "the key's role (required)")
 	create.Flags().StringVar(&name, "name", "", "a name for logs and the audit log (default ROLE-xxxxxxxx)")
+	create.Flags().StringVar(&expires, "expires", "", "refuse the key after this long: a Go duration or days, as 90d (default never)")
 	create.MarkFlagRequired("role")
-	keys.AddCommand(create)
+	keys.AddCommand(create, e.keysListCmd(), e.keysRevokeCmd(), e.keysRotateCmd())
 	return keys
+}
+
+// withKeys opens the existing database of f and calls fn with its keyring.
+func (e *env) withKeys(cmd *cobra.Command, f dbFlags, fn func(*auth.Keyring) error) error {
+	if err := sqliteExists(f, false); err != nil {
+		return err
+	}
+	a, err := openApp(cmd.Context(), f, slog.New(slog.DiscardHandler), app.Config{})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return fn(a.Keys)
+}
+
+func (e *env) keysListCmd() *cobra.Command {
+	var f dbFlags
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List API keys, newest first: id, name, role, created, last used, expires, revoked",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return e.withKeys(cmd, f, func(ring *auth.Keyring) error {
+				w := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tNAME\tROLE\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+				for after := ""; ; {
+					list, err := ring.List(cmd.Context(), after, 500)
+					if err != nil {
+						return err
+					}
+					for _, k := range list {
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Role, k.CreatedAt.Format(time.RFC3339),
+							optTime(k.LastUsedAt), optTime(k.ExpiresAt), optTime(k.RevokedAt))
+					}
+					if len(list) < 500 {
+						return w.Flush()
+					}
+					after = list[len(list)-1].ID
+				}
+			})
+		},
+	}
+	e.addDBFlags(cmd, &f)
+	return cmd
+}
+
+// optTime formats an optional time for a table: "-" when absent.
+func optTime(t *time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return t.Format(time.RFC3339)
+}
+
+func (e *env) keysRevokeCmd() *cobra.Command {
+	var f dbFlags
+	cmd := &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Revoke an API key: every serve over the database refuses it within a second",
+		Long:  "Revoke the API key with this ID (see steward keys list). The last admin key in use cannot be revoked: create another first.",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withKeys(cmd, f, func(ring *auth.Keyring) error {
+				k, err := ring.Revoke(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stdout, "revoked key %s (%q, role %s)\n", k.ID, k.Name, k.Role)
+				return nil
+			})
+		},
+	}
+	e.addDBFlags(cmd, &f)
+	return cmd
+}
+
+func (e *env) keysRotateCmd() *cobra.Command {
+	var f dbFlags
+	var grace time.Duration
+	cmd := &cobra.Command{
+		Use:   "rotate NAME",
+		Short: "Make a new secret for the key NAME, same role, and retire the old one after --grace; prints the new secret last",
+		Long: "Make a new key with the name and role of the key NAME in use, and print its secret as the last line of stdout.\n" +
+			"The old secret keeps working for --grace (or until it expires, if sooner), then is refused.",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return e.withKeys(cmd, f, func(ring *auth.Keyring) error {
+				secret, k, err := ring.Rotate(cmd.Context(), args[0], grace)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(e.stderr, "rotated key %q (role %s): the old secret works for %v more; the new one is shown once, store it now:\n", k.Name, k.Role, grace)
+				fmt.Fprintln(e.stdout, secret)
+				return nil
+			})
+		},
+	}
+	e.addDBFlags(cmd, &f)
+	cmd.Flags().DurationVar(&grace, "grace", 24*time.Hour, "how long the old secret keeps working")
+	return cmd
 }

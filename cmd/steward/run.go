@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/retention"
 	"github.com/stewardhq/steward/internal/sqlstore"
 )
 
@@ -20,6 +21,8 @@ type env struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+
+	retention retention.Config // serve's record horizons, from its flags
 }
 
 // run parses args and runs the command they name.

@@ -19,6 +19,7 @@ import (
 	"github.com/stewardhq/steward/internal/httpapi"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/problem"
+	"github.com/stewardhq/steward/internal/retention"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -26,11 +27,12 @@ func (e *env) serveCmd() *cobra.Command {
 	var addr string
 	var grace time.Duration
 	var reach notify.Reach
+	var keep retention.Config
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
 		Long: `Serve the API and run the workers (audit sequencer, sanction feed, webhook delivery,
-bulk runner) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
+bulk runner, retention sweeper) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
 a request still running after it (a long dry run, say) is cancelled, and can be made again.
 The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 		Args: cobra.NoArgs,
@@ -38,6 +40,10 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 			if grace <= 0 {
 				return errs.Field("grace", "must be a positive duration such as 30s or 5m")
 			}
+			if err := checkRetention(keep); err != nil {
+				return err
+			}
+			e.retention = keep
 			return e.serve(cmd.Context(), f, addr, grace, reach)
 		},
 	}
@@ -45,7 +51,24 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:8080", "address to listen on")
 	cmd.Flags().DurationVar(&grace, "grace", 30*time.Second, "how long requests in flight may finish after SIGINT or SIGTERM")
 	cmd.Flags().BoolVar(&reach.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, link-local, private and unspecified addresses")
+	cmd.Flags().DurationVar(&keep.Idempotency, "idempotency-ttl", retention.DefaultIdempotency, "how long a write's Idempotency-Key answers retries; after it a retry is a new request")
+	cmd.Flags().DurationVar(&keep.Deliveries, "delivery-history", retention.DefaultDeliveries, "how long webhook delivery attempts are kept")
+	cmd.Flags().DurationVar(&keep.Notices, "notice-history", retention.DefaultNotices, "how long notices to users are kept")
 	return cmd
+}
+
+// checkRetention refuses horizons that are not positive, naming each such flag.
+func checkRetention(c retention.Config) error {
+	var bad errs.Fields
+	for _, f := range []struct {
+		name string
+		d    time.Duration
+	}{{"idempotency-ttl", c.Idempotency}, {"delivery-history", c.Deliveries}, {"notice-history", c.Notices}} {
+		if f.d <= 0 {
+			bad.Add(f.name, "must be a positive duration such as 168h")
+		}
+	}
+	return bad.Err()
 }
 
 // serve runs the API and the workers until ctx ends (or a worker fails), then lets
@@ -62,7 +85,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Dura
 		return err
 	}
 	var inFlight atomic.Int64 // API requests being served
-	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Webhooks: reach, Bulk: bulk.Config{
+	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, Webhooks: reach, Bulk: bulk.Config{
 		// While the API serves requests the bulk runner works 40% of the time, and flat
 		// out otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
 		// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;

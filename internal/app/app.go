@@ -6,6 +6,8 @@ package app
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
+	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/appeals"
@@ -17,6 +19,7 @@ import (
 	"github.com/stewardhq/steward/internal/ledger"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/reports"
+	"github.com/stewardhq/steward/internal/retention"
 	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/txn"
 	"github.com/stewardhq/steward/internal/vault"
@@ -38,6 +41,7 @@ type Stores struct {
 	Reports     reports.Store
 	Ledger      ledger.Store
 	Vault       vault.Store
+	Retention   retention.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -73,10 +77,16 @@ type Config struct {
 	// MasterKey wraps the vault's data keys (serve reads STEWARD_MASTER_KEY_FILE or
 	// master.key in the data directory); the process's memory key when nil, for tests.
 	MasterKey *vault.Master
+	// Retention says how long idempotency records, delivery history and notices are
+	// kept (serve --idempotency-ttl, --delivery-history, --notice-history); its Logger
+	// defaults to Logger.
+	Retention retention.Config
 }
 
 // App is Steward's services and workers wired over one set of stores.
 type App struct {
+	loaded atomic.Bool // Start has loaded the decision index
+
 	Stores   Stores
 	Recorder *audit.Recorder // every change's audit entry
 	Audit    *audit.Log      // checkpoints, entries and proofs
@@ -96,10 +106,17 @@ type App struct {
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
 	Follower   *enforce.Follower
 	Dispatcher *notify.Dispatcher
+	Retention  *retention.Sweeper // deletes expired records; a prometheus.Collector of its counts
 }
 
 // New wires the services over st.
 func New(st Stores, cfg Config) (*App, error) {
+	if ttl, ok := st.Idempotency.(interface {
+		WithTTL(time.Duration) idempotency.Store
+	}); ok {
+		// Lookups ignore records older than the sweeper keeps, swept or not.
+		st.Idempotency = ttl.WithTTL(retention.IdempotencyTTL(cfg.Retention))
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -141,6 +158,10 @@ func New(st Stores, cfg Config) (*App, error) {
 	if cfg.Bulk.Holder == nil {
 		cfg.Bulk.Holder = ledgerHolds{a.Ledger}
 	}
+	if cfg.Retention.Logger == nil {
+		cfg.Retention.Logger = log
+	}
+	a.Retention = retention.NewSweeper(st.Retention, st.Tx, cfg.Retention)
 	if a.Bulk, err = bulk.NewService(st.BulkActions, st.Accounts, a.Enforce, st.Tx, rec, cfg.Bulk); err != nil {
 		return nil, err
 	}
@@ -191,8 +212,8 @@ type Worker interface {
 }
 
 // Workers returns the workers serve runs beside the API, each with its name: the audit
-// sequencer (with an AuditKey), the sanction feed's follower, webhook delivery and the
-// bulk runner. Call Start first.
+// sequencer (with an AuditKey), the sanction feed's follower, webhook delivery, the
+// bulk runner and the retention sweeper. Call Start first.
 func (a *App) Workers() map[string]Worker {
 	w := map[string]Worker{
 		"sanction follower":   a.Follower,
@@ -200,6 +221,7 @@ func (a *App) Workers() map[string]Worker {
 		"bulk runner":         a.Bulk,
 		"appeal re-screening": a.Appeals.Rescreener(),
 		"appeal SLA timer":    a.Appeals.Timer(),
+		"retention sweeper":   a.Retention,
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer
@@ -219,8 +241,16 @@ func (a *App) Start(ctx context.Context) (sanctions int, err error) {
 	if err := a.Vault.Start(ctx); err != nil {
 		return 0, err
 	}
-	return a.Follower.Load(ctx)
+	n, err := a.Follower.Load(ctx)
+	if err == nil {
+		a.loaded.Store(true)
+	}
+	return n, err
 }
+
+// Loaded reports whether Start has loaded the decision index, so that checks answer
+// from every sanction in force.
+func (a *App) Loaded() bool { return a.loaded.Load() }
 
 // heldFunds tells appeals whether an account has money held, which raises its appeals'
 // priority (appeals may not import the ledger).

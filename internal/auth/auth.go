@@ -9,12 +9,9 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/google/uuid"
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/audit"
@@ -30,6 +27,24 @@ type Key struct {
 	Role      principal.Role `json:"role"`
 	Hash      []byte         `json:"-"`
 	CreatedAt time.Time      `json:"created_at"`
+	// LastUsedAt is when a request last used the key, written at most once a minute.
+	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
+	// ReplacedBy is the ID of the key rotation made in this one's place; the two share
+	// the name until this one expires.
+	ReplacedBy string `json:"replaced_by,omitempty"`
+}
+
+// usable returns errs.Unauthorized if k is revoked or has expired at now.
+func (k *Key) usable(now time.Time) error {
+	switch {
+	case k.RevokedAt != nil:
+		return errs.E(errs.Unauthorized, "this API key was revoked at %s", k.RevokedAt.Format(time.RFC3339))
+	case k.ExpiresAt != nil && !now.Before(*k.ExpiresAt):
+		return errs.E(errs.Unauthorized, "this API key expired at %s", k.ExpiresAt.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Store keeps keys and user tokens. Its writes must be called inside a write
@@ -37,8 +52,27 @@ type Key struct {
 type Store interface {
 	// Create stores k. Returns errs.Conflict if its name is taken.
 	Create(ctx context.Context, k *Key) error
-	// ByHash returns the key with this hash. Returns errs.NotFound when there is none.
+	// ByHash returns the key with this hash, whether or not it has expired or been
+	// revoked. Returns errs.NotFound when there is none.
 	ByHash(ctx context.Context, hash []byte) (*Key, error)
+	// Get returns the key. Returns errs.NotFound when there is none.
+	Get(ctx context.Context, id string) (*Key, error)
+	// InUse returns the key named name that is neither revoked nor replaced. Returns
+	// errs.NotFound when there is none.
+	InUse(ctx context.Context, name string) (*Key, error)
+	// List returns up to limit keys, newest first, after the key with ID after.
+	List(ctx context.Context, after string, limit int) ([]*Key, error)
+	// ActiveAdmins counts the admin keys neither revoked, replaced nor expired at now: a
+	// key retiring after a rotation stops working after its grace period.
+	ActiveAdmins(ctx context.Context, now time.Time) (int, error)
+	// Revoke marks the key revoked at at. Returns errs.NotFound when there is no such
+	// key not revoked yet.
+	Revoke(ctx context.Context, id string, at time.Time) error
+	// Retire marks the key replaced by replacedBy and expiring at expires. Returns
+	// errs.NotFound when there is no such key neither revoked nor replaced.
+	Retire(ctx context.Context, id, replacedBy string, expires time.Time) error
+	// Touch records that the key was used at at (never moving last_used_at back).
+	Touch(ctx context.Context, id string, at time.Time) error
 
 	// CreateToken stores t.
 	CreateToken(ctx context.Context, t *Token) error
@@ -67,11 +101,18 @@ type Keyring struct {
 	// known caches keys found by hash for cacheTTL: looking a key up in the database
 	// on every request was a quarter of the CPU of a single check over HTTP.
 	known sync.Map // string(hash) → cachedKey
+	// used holds when each key's last_used_at was last written by this process.
+	used sync.Map // key ID → time.Time
 }
 
-// cacheTTL bounds how long a key is trusted from memory; a revoked key (when keys can be
-// revoked) stops working within it.
-const cacheTTL = 30 * time.Second
+// cacheTTL bounds how long a key is trusted from memory: a key revoked by any process
+// sharing the database stops working within it. At 1 s the lookups it saves are still
+// all but a few per second per key (BenchmarkCheckHTTP: see the commit that set it).
+const cacheTTL = time.Second
+
+// touchEvery is how often a key's last_used_at is written at most, per process: a write
+// per request would cost more than the check it records.
+const touchEvery = time.Minute
 
 type cachedKey struct {
 	key     *Key
@@ -84,36 +125,6 @@ func NewKeyring(store Store, accts Accounts, tx txn.Runner, rec *audit.Recorder)
 }
 
 const secretPrefix = "stw_"
-
-var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-
-// Create makes a key with role and name (a default name when empty) and returns the
-// secret, which is never shown again. Returns errs.Invalid for a bad role or name and
-// errs.Conflict for a name in use.
-func (s *Keyring) Create(ctx context.Context, role principal.Role, name string) (secret string, k *Key, err error) {
-	if _, err := principal.ParseRole(string(role)); err != nil {
-		return "", nil, err
-	}
-	id := uuid.Must(uuid.NewV7()).String()
-	if name == "" {
-		name = string(role) + "-" + id[len(id)-8:]
-	}
-	if !namePattern.MatchString(name) {
-		return "", nil, errs.Field("name", "must be 1 to 64 letters, digits, '.', '_' or '-'")
-	}
-	secret = newSecret(secretPrefix)
-	k = &Key{ID: id, Name: name, Role: role, Hash: Hash(secret), CreatedAt: s.now().UTC()}
-	err = s.tx.Write(ctx, func(ctx context.Context) error {
-		if err := s.store.Create(ctx, k); err != nil {
-			return err
-		}
-		return s.audit.Record(ctx, audit.Change{Action: "key.create", Subject: k.ID, Value: k})
-	})
-	if err != nil {
-		return "", nil, err
-	}
-	return secret, k, nil
-}
 
 // newSecret returns prefix and 160 random bits in lower-case base32.
 func newSecret(prefix string) string {
@@ -144,17 +155,24 @@ func (s *Keyring) key(ctx context.Context, secret string) (*Key, error) {
 	}
 	hash := Hash(secret)
 	now := s.now()
+	var k *Key
 	if c, ok := s.known.Load(string(hash)); ok && now.Before(c.(cachedKey).expires) {
-		return c.(cachedKey).key, nil
+		k = c.(cachedKey).key
+	} else {
+		var err error
+		k, err = s.store.ByHash(ctx, hash)
+		if errs.CodeOf(err) == errs.NotFound {
+			return nil, errs.E(errs.Unauthorized, "unknown API key")
+		}
+		if err != nil {
+			return nil, err
+		}
+		s.known.Store(string(hash), cachedKey{key: k, expires: now.Add(cacheTTL)})
 	}
-	k, err := s.store.ByHash(ctx, hash)
-	if errs.CodeOf(err) == errs.NotFound {
-		return nil, errs.E(errs.Unauthorized, "unknown API key")
-	}
-	if err != nil {
+	if err := k.usable(now); err != nil {
 		return nil, err
 	}
-	s.known.Store(string(hash), cachedKey{key: k, expires: now.Add(cacheTTL)})
+	s.touch(ctx, k.ID, now)
 	return k, nil
 }
 

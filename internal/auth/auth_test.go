@@ -17,6 +17,16 @@ type countingStore struct {
 	Store   // user tokens: not used here
 	keys    map[string]*Key
 	lookups int
+	touches int
+	full    bool // Touch fails, as on a full disk
+}
+
+func (s *countingStore) Touch(context.Context, string, time.Time) error {
+	s.touches++
+	if s.full {
+		return errs.E(errs.Unavailable, "storage full")
+	}
+	return nil
 }
 
 func (s *countingStore) Create(_ context.Context, k *Key) error {
@@ -35,7 +45,7 @@ func (s *countingStore) ByHash(_ context.Context, hash []byte) (*Key, error) {
 func TestAuthenticateCachesKnownKeysForAWhile(t *testing.T) {
 	store := &countingStore{keys: map[string]*Key{}}
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	ring := &Keyring{store: store, now: func() time.Time { return now }}
+	ring := &Keyring{store: store, tx: inline{}, now: func() time.Time { return now }}
 	secret := "stw_abcdefghijklmnopqrstuvwxyz234567"
 	store.keys[string(Hash(secret))] = &Key{ID: "k1", Name: "backend", Role: principal.Service}
 	ctx := context.Background()
@@ -132,5 +142,68 @@ func TestUserTokenExpires(t *testing.T) {
 	}
 	if _, err := ring.RevokeToken(ctx, principal.Key("backend", principal.Service, "k1")); errs.CodeOf(err) != errs.Forbidden {
 		t.Fatalf("a staff key ending a user token: %v, want forbidden", err)
+	}
+}
+
+// A key in memory is still checked against its expiry on every request, and its
+// last_used_at is written once a minute at most, not once a request.
+func TestCachedKeyExpiresAndIsTouchedOnceAMinute(t *testing.T) {
+	store := &countingStore{keys: map[string]*Key{}}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ring := &Keyring{store: store, tx: inline{}, now: func() time.Time { return now }}
+	secret := "stw_abcdefghijklmnopqrstuvwxyz234567"
+	expires := now.Add(cacheTTL / 2)
+	store.keys[string(Hash(secret))] = &Key{ID: "k1", Name: "backend", Role: principal.Service, ExpiresAt: &expires}
+	ctx := context.Background()
+	for range 5 {
+		if _, err := ring.Authenticate(ctx, secret); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if store.touches != 1 {
+		t.Fatalf("%d last_used_at writes for 5 requests, want 1", store.touches)
+	}
+	now = expires
+	if _, err := ring.Authenticate(ctx, secret); errs.CodeOf(err) != errs.Unauthorized || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("a cached key at its expiry: %v, want unauthorized saying it expired", err)
+	}
+	if store.lookups != 1 {
+		t.Fatalf("%d lookups, want the expiry seen from the cache", store.lookups)
+	}
+	store.keys[string(Hash(secret))].ExpiresAt = nil
+	now = now.Add(touchEvery)
+	if _, err := ring.Authenticate(ctx, secret); err != nil || store.touches != 2 {
+		t.Fatalf("a minute later: %v, %d touches, want 2", err, store.touches)
+	}
+}
+
+func TestParseTTL(t *testing.T) {
+	for in, want := range map[string]time.Duration{"90d": 90 * 24 * time.Hour, "36h": 36 * time.Hour, "90m": 90 * time.Minute} {
+		if got, err := ParseTTL(in); err != nil || got != want {
+			t.Errorf("ParseTTL(%q) = %v, %v, want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "0d", "-1d", "1.5d", "d", "0s", "-3h", "abc", "36501d"} {
+		if _, err := ParseTTL(in); errs.CodeOf(err) != errs.Invalid {
+			t.Errorf("ParseTTL(%q): %v, want invalid", in, err)
+		}
+	}
+}
+
+// A last_used_at write that fails is not tried again on every request: a database
+// refusing writes would otherwise take one per request.
+func TestFailedTouchWaitsAMinute(t *testing.T) {
+	store := &countingStore{keys: map[string]*Key{}, full: true}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ring := &Keyring{store: store, tx: inline{}, now: func() time.Time { return now }}
+	secret := "stw_abcdefghijklmnopqrstuvwxyz234567"
+	store.keys[string(Hash(secret))] = &Key{ID: "k1", Name: "backend", Role: principal.Service}
+	for range 3 {
+		if _, err := ring.Authenticate(context.Background(), secret); err != nil {
+			t.Fatalf("a failed last_used_at write refused the request: %v", err)
+		}
+	}
+	if store.touches != 1 {
+		t.Fatalf("%d write attempts for 3 requests, want 1", store.touches)
 	}
 }

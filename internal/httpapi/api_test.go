@@ -69,7 +69,7 @@ func newTestAPIWith(tb testing.TB, db *sqlstore.DB, edit func(*app.Stores)) *tes
 
 func (a *testAPI) newKey(tb testing.TB, keyring *auth.Keyring, role principal.Role) string {
 	tb.Helper()
-	secret, _, err := keyring.Create(context.Background(), role, "")
+	secret, _, err := keyring.Create(context.Background(), role, "", 0)
 	if err != nil {
 		tb.Fatalf("create %s key: %v", role, err)
 	}

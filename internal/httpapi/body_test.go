@@ -29,7 +29,7 @@ func bodyAPI(t *testing.T, bodyTime time.Duration, largeBodies int) (url string,
 	t.Cleanup(srv.Close)
 	keys = map[principal.Role]string{}
 	for _, role := range []principal.Role{principal.Service, principal.Agent} {
-		secret, _, err := a.Keys.Create(context.Background(), role, "")
+		secret, _, err := a.Keys.Create(context.Background(), role, "", 0)
 		if err != nil {
 			t.Fatal(err)
 		}

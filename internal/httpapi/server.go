@@ -45,6 +45,10 @@ type Deps struct {
 	BodyTime    time.Duration
 	BodyRate    int64
 	LargeBodies int
+
+	// ReadyLag is how many audit entries may wait for the sequencer before /readyz
+	// answers 503 (DefaultReadyLag when zero).
+	ReadyLag int64
 }
 
 // server holds the dependencies the handlers share.
@@ -84,6 +88,9 @@ func NewHandler(d Deps) *Handler {
 	}, []string{"route"})
 	s.registry.MustRegister(s.requests, s.duration, s.bodies.gauge,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if d.App != nil && d.App.Retention != nil {
+		s.registry.MustRegister(d.App.Retention) // the workers' counts, beside the API's
+	}
 
 	mux := http.NewServeMux()
 	paths := http.NewServeMux() // the same paths without methods, to tell 405 from 404

@@ -97,6 +97,7 @@ func TestMetrics(t *testing.T) {
 		`steward_http_requests_total{route="GET /v1/accounts",status="401"} 1`,
 		`steward_http_requests_total{route="unmatched",status="404"} 1`, // not one series per bad path
 		`steward_http_request_duration_seconds_count{route="GET /v1/accounts/{id}"} 3`,
+		`steward_retention_deleted_total{record="idempotency"} 0`, // the retention sweeper's counts
 	} {
 		if !strings.Contains(body, line+"\n") {
 			t.Errorf("metrics lack %s", line)

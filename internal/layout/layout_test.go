@@ -111,6 +111,7 @@ var edges = map[string][]string{
 	"internal/accounts":        {},
 	"internal/auth":            {"internal/accounts"}, // a user token is made for an account that exists
 	"internal/idempotency":     {},
+	"internal/retention":       {"internal/txn"},
 	"internal/enforce":         {"internal/accounts"},
 	"internal/bulk":            {"internal/enforce", "internal/accounts"},
 	"internal/bulk/population": {"internal/accounts"}, // test data: accounts to sweep

@@ -201,14 +201,6 @@ func (l *Ledger) Entries(ctx context.Context, wallet string, before int64, limit
 	}, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
 }
 
-// optNanos is t as stored, NULL for nil.
-func optNanos(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return nanos(*t)
-}
-
 func (l *Ledger) InsertHold(ctx context.Context, h *ledger.Hold) (err error) {
 	defer wrapErr(&err, "sqlstore.Ledger.InsertHold", h.ID)
 	body, err := json.Marshal(h)

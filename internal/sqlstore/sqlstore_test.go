@@ -312,7 +312,7 @@ func TestWritePanicIsAnError(t *testing.T) {
 func TestKeys(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ring := storetest.NewApp(t, db, app.Config{}).Keys
-		secret, k, err := ring.Create(ctx, principal.Reviewer, "alice")
+		secret, k, err := ring.Create(ctx, principal.Reviewer, "alice", 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -320,7 +320,7 @@ func TestKeys(t *testing.T) {
 		if err != nil || got.Credential != k.ID || got.Role != principal.Reviewer || got.Name != "alice" {
 			t.Fatalf("authenticate: %+v, %v", got, err)
 		}
-		if _, _, err := ring.Create(ctx, principal.Admin, "alice"); errs.CodeOf(err) != errs.Conflict {
+		if _, _, err := ring.Create(ctx, principal.Admin, "alice", 0); errs.CodeOf(err) != errs.Conflict {
 			t.Fatalf("duplicate name: %v, want conflict", err)
 		}
 		if _, err := ring.Authenticate(ctx, secret+"x"); errs.CodeOf(err) != errs.Unauthorized {

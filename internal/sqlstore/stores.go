@@ -19,5 +19,6 @@ func (db *DB) Stores() app.Stores {
 		Reports:     db.Reports(),
 		Ledger:      db.Ledger(),
 		Vault:       db.Vault(),
+		Retention:   db.Retention(),
 	}
 }
