@@ -124,7 +124,7 @@ type Store interface {
 	UpdateCase(ctx context.Context, c *Case) error
 	// GetCase returns the case. Returns errs.NotFound when there is none.
 	GetCase(ctx context.Context, id string) (*Case, error)
-	// ListCases returns a page of cases, highest score first, then by ID.
+	// ListCases returns a page of cases, highest score first, then by ID, last first.
 	ListCases(ctx context.Context, f Filter) ([]*Case, error)
 	// InsertReport stores r. Returns errs.Conflict when its reporter reported its target
 	// in its category on the same UTC day already.

@@ -1,12 +1,14 @@
 package reports_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/reports"
 	"github.com/stewardhq/steward/internal/review"
 	"github.com/stewardhq/steward/internal/sqlstore"
@@ -132,6 +134,31 @@ func TestSignalsImposeOnlyWhatAPolicyAllows(t *testing.T) {
 		if err != nil || sn.Kind != "restrict" || len(sn.Scope.Services) != 0 || len(sn.Scope.Capabilities) != 1 ||
 			sn.Authority.Kind != "automated" || sn.Authority.Rule != "clf.spam.2" || sn.End == nil || sn.End.Sub(sn.Start) > time.Hour {
 			t.Fatalf("automated sanction %+v, %v", sn, err)
+		}
+	})
+}
+
+func TestCaseWebhooks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		f := newFixture(t, db, reports.Config{MinBurst: 3, BurstFactor: 1})
+		err := db.Write(context.Background(), func(ctx context.Context) error {
+			_, err := db.Webhooks().PutWebhook(ctx, &notify.Webhook{Name: "mod", URL: "https://mod.example/hook", Secret: "s",
+				Events: []string{"case.opened", "case.flagged", "case.decided"}, CreatedAt: epoch, UpdatedAt: epoch})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.accounts(year, "victim")
+		socks := names("sock", 3)
+		f.accounts(time.Hour, socks...)
+		var id string
+		for _, s := range socks {
+			id = f.report(s, "victim", "hate", reports.Context{Device: "farm"}).Case
+		}
+		f.mustSettle(id, false)
+		if n, err := db.Count(context.Background(), "outbox"); err != nil || n != 3 {
+			t.Fatalf("outbox holds %d events (%v), want case.opened, case.flagged and case.decided", n, err)
 		}
 	})
 }

@@ -102,7 +102,8 @@ func (s *Reports) ListCases(ctx context.Context, f reports.Filter) (_ []*reports
 		q, args = q+" AND flagged = ?", append(args, true)
 	}
 	if f.After != nil {
-		q, args = q+" AND (score < ? OR (score = ? AND id > ?))", append(args, f.After.Score, f.After.Score, f.After.ID)
+		// A row comparison, so both databases read the index backwards from the cursor.
+		q, args = q+" AND (score, id) < (?, ?)", append(args, f.After.Score, f.After.ID)
 	}
 	return collect(ctx, s.db, func(scan func(...any) error) (*reports.Case, error) {
 		var body string
@@ -110,7 +111,7 @@ func (s *Reports) ListCases(ctx context.Context, f reports.Filter) (_ []*reports
 			return nil, err
 		}
 		return decodeCase(body)
-	}, q+" ORDER BY score DESC, id LIMIT ?", append(args, f.Limit)...)
+	}, q+" ORDER BY score DESC, id DESC LIMIT ?", append(args, f.Limit)...)
 }
 
 func (s *Reports) InsertReport(ctx context.Context, r *reports.Report) (err error) {

@@ -16,10 +16,10 @@ CREATE TABLE report_cases (
 );
 -- Reports about one target and category merge into its one open case.
 CREATE UNIQUE INDEX report_cases_open ON report_cases (target, category) WHERE state = 'open';
--- The queue: highest score first.
-CREATE INDEX report_cases_queue ON report_cases (state, score DESC, id);
-CREATE INDEX report_cases_category ON report_cases (state, category, score DESC, id);
-CREATE INDEX report_cases_flagged ON report_cases (state, flagged, score DESC, id);
+-- The queue: highest score first, read backwards from a cursor (score, id).
+CREATE INDEX report_cases_queue ON report_cases (state, score, id);
+CREATE INDEX report_cases_category ON report_cases (state, category, score, id);
+CREATE INDEX report_cases_flagged ON report_cases (state, flagged, score, id);
 
 CREATE TABLE reports (
     id         TEXT PRIMARY KEY, -- UUIDv7
