@@ -38,6 +38,20 @@ func (e *env) addClientFlags(cmd *cobra.Command, f *clientFlags) {
 	cmd.Flags().StringVar(&f.key, "key", e.getenv("STEWARD_KEY"), "API key ($STEWARD_KEY)")
 }
 
+// withClient gives c the server flags (into cf, shared by a command's subcommands) and
+// runs run with a client of that server.
+func (e *env) withClient(c *cobra.Command, cf *clientFlags, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
+	e.addClientFlags(c, cf)
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		cl, err := cf.client()
+		if err != nil {
+			return err
+		}
+		return run(cmd.Context(), cl, args)
+	}
+	return c
+}
+
 func (f clientFlags) client() (*client.Client, error) {
 	if f.key == "" {
 		return nil, errors.New("an API key is required: --key or $STEWARD_KEY (steward keys create --role service)")

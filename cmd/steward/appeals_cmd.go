@@ -13,15 +13,7 @@ func (e *env) appealsCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "appeals", Short: "List, claim, decide and count appeals on a running server"}
 	var cf clientFlags
 	withClient := func(c *cobra.Command, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
-		e.addClientFlags(c, &cf)
-		c.RunE = func(cmd *cobra.Command, args []string) error {
-			cl, err := cf.client()
-			if err != nil {
-				return err
-			}
-			return run(cmd.Context(), cl, args)
-		}
-		return c
+		return e.withClient(c, &cf, run)
 	}
 	var f client.AppealFilter
 	var n int

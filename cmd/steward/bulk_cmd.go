@@ -18,15 +18,7 @@ func (e *env) bulkCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "bulk", Short: "Create, dry-run, execute, revert and inspect bulk actions on a running server"}
 	var cf clientFlags
 	withClient := func(c *cobra.Command, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
-		e.addClientFlags(c, &cf)
-		c.RunE = func(cmd *cobra.Command, args []string) error {
-			cl, err := cf.client()
-			if err != nil {
-				return err
-			}
-			return run(cmd.Context(), cl, args)
-		}
-		return c
+		return e.withClient(c, &cf, run)
 	}
 	var canary float64
 	var allowEvalErrors bool

@@ -17,15 +17,7 @@ func (e *env) casesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "cases", Short: "List, show, claim and decide report cases on a running server"}
 	var cf clientFlags
 	withClient := func(c *cobra.Command, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
-		e.addClientFlags(c, &cf)
-		c.RunE = func(cmd *cobra.Command, args []string) error {
-			cl, err := cf.client()
-			if err != nil {
-				return err
-			}
-			return run(cmd.Context(), cl, args)
-		}
-		return c
+		return e.withClient(c, &cf, run)
 	}
 	// call sends one request and prints its answer as the server sent it.
 	call := func(ctx context.Context, c *client.Client, req client.Request) error {

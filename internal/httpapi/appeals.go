@@ -225,11 +225,8 @@ func (s *server) appealStats(r *http.Request) (int, any, error) {
 }
 
 func (s *server) claimAppeals(r *http.Request, body []byte) (applyFunc, error) {
-	var b review.ClaimRequest
-	if err := decodeJSON(body, &b); err != nil {
-		return nil, err
-	}
-	if _, _, err := b.Check(); err != nil {
+	b, err := decodeClaim(body)
+	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) (int, any, error) {
@@ -243,6 +240,16 @@ func (s *server) claimAppeals(r *http.Request, body []byte) (applyFunc, error) {
 		}
 		return http.StatusOK, out, nil
 	}, nil
+}
+
+// decodeClaim decodes and checks a claim of the review queue (appeals, cases).
+func decodeClaim(body []byte) (review.ClaimRequest, error) {
+	var b review.ClaimRequest
+	if err := decodeJSON(body, &b); err != nil {
+		return b, err
+	}
+	_, _, err := b.Check()
+	return b, err
 }
 
 func (s *server) decideAppeal(r *http.Request, body []byte) (applyFunc, error) {

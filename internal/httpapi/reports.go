@@ -184,11 +184,8 @@ func (s *server) getCase(r *http.Request) (int, any, error) {
 }
 
 func (s *server) claimCases(r *http.Request, body []byte) (applyFunc, error) {
-	var b review.ClaimRequest
-	if err := decodeJSON(body, &b); err != nil {
-		return nil, err
-	}
-	if _, _, err := b.Check(); err != nil {
+	b, err := decodeClaim(body)
+	if err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) (int, any, error) {
