@@ -70,15 +70,7 @@ func sweep(t *testing.T, a *app.App, n int) (*bulk.Action, []*accounts.Account) 
 	if _, err := a.Bulk.Execute(as(cora), act.ID, bulk.ExecuteRequest{CanaryPercent: &zero}); err != nil {
 		t.Fatal(err)
 	}
-	for {
-		more, err := a.Bulk.Step(context.Background(), act.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !more {
-			break
-		}
-	}
+	stepAll(t, a, act.ID)
 	if act, err = a.Bulk.Get(context.Background(), act.ID); err != nil || act.State != bulk.Done {
 		t.Fatalf("sweep: %v %v", act.State, err)
 	}
@@ -92,6 +84,17 @@ func sweep(t *testing.T, a *app.App, n int) (*bulk.Action, []*accounts.Account) 
 		t.Fatalf("the test counts %d targets, the sweep sanctioned %d", len(targets), act.Progress.Done)
 	}
 	return act, targets
+}
+
+// stepAll runs the bulk action's steps until it waits or ends.
+func stepAll(t *testing.T, a *app.App, id string) {
+	t.Helper()
+	for more := true; more; {
+		var err error
+		if more, err = a.Bulk.Step(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func sanctionOf(t *testing.T, a *app.App, account string) *enforce.Sanction {
@@ -330,15 +333,7 @@ func TestRevertClosesOpenAppeals(t *testing.T) {
 		if _, err := a.Bulk.Revert(as(carla), act.ID, bulk.RevertRequest{Reason: "the sweep was wrong"}); err != nil {
 			t.Fatal(err)
 		}
-		for {
-			more, err := a.Bulk.Step(context.Background(), act.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !more {
-				break
-			}
-		}
+		stepAll(t, a, act.ID)
 		for i, id := range ids {
 			ap, err := a.Appeals.Get(context.Background(), id)
 			if err != nil || ap.State != appeals.Closed {

@@ -51,6 +51,12 @@ func TestAppealsHTTP(t *testing.T) {
 		}
 		wantProblem(t, api.do(t, request{method: "POST", target: "/v1/me/appeals", key: tokA, body: `{"sanction": "nope", "statement": "s"}`}),
 			http.StatusBadRequest, "sanction")
+		// Every missing field at once; a key in another case is not the field.
+		if pr := wantProblem(t, api.do(t, request{method: "POST", target: "/v1/me/appeals", key: tokA, body: `{}`}), http.StatusBadRequest, "statement"); len(pr.Errors) != 2 {
+			t.Fatalf("want sanction and statement named at once: %+v", pr.Errors)
+		}
+		wantProblem(t, api.do(t, request{method: "POST", target: "/v1/me/appeals", key: tokA,
+			body: `{"sanction": "` + sn + `", "Statement": "s"}`}), http.StatusBadRequest, "")
 		// B may not appeal A's sanction, nor learn that it exists.
 		wantProblem(t, api.do(t, request{method: "POST", target: "/v1/me/appeals", key: tokB, body: `{"sanction": "` + sn + `", "statement": "s"}`}),
 			http.StatusNotFound, "")

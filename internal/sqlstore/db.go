@@ -10,6 +10,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -574,6 +575,22 @@ func collect[T any](ctx context.Context, db *DB, scan func(scan func(...any) err
 		out = append(out, v)
 	}
 	return out, rows.Err()
+}
+
+// jsonBody returns a scan of rows holding one column, the JSON of a T; what names it in
+// errors ("hold").
+func jsonBody[T any](what string) func(scan func(...any) error) (*T, error) {
+	return func(scan func(...any) error) (*T, error) {
+		var body string
+		if err := scan(&body); err != nil {
+			return nil, err
+		}
+		var v T
+		if err := json.Unmarshal([]byte(body), &v); err != nil {
+			return nil, fmt.Errorf("stored %s: %w", what, err)
+		}
+		return &v, nil
+	}
 }
 
 // inChunk is how many IDs one statement of queryIn binds.

@@ -261,17 +261,7 @@ func (l *Ledger) GetHold(ctx context.Context, id string) (_ *ledger.Hold, err er
 
 func (l *Ledger) ActiveHolds(ctx context.Context, wallet string, t time.Time) (_ []*ledger.Hold, err error) {
 	defer wrapErr(&err, "sqlstore.Ledger.ActiveHolds", wallet)
-	return collect(ctx, l.db, func(scan func(...any) error) (*ledger.Hold, error) {
-		var body string
-		if err := scan(&body); err != nil {
-			return nil, err
-		}
-		var h ledger.Hold
-		if err := json.Unmarshal([]byte(body), &h); err != nil {
-			return nil, fmt.Errorf("stored hold: %w", err)
-		}
-		return &h, nil
-	}, "SELECT body FROM ledger_holds WHERE wallet = ? AND released_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY id",
+	return collect(ctx, l.db, jsonBody[ledger.Hold]("hold"), "SELECT body FROM ledger_holds WHERE wallet = ? AND released_at IS NULL AND (expires_at IS NULL OR expires_at > ?) ORDER BY id",
 		wallet, nanos(t))
 }
 

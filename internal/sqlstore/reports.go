@@ -187,17 +187,7 @@ func (s *Reports) InsertSignal(ctx context.Context, sg *reports.Signal) (err err
 
 func (s *Reports) CaseSignals(ctx context.Context, caseID string, limit int) (_ []*reports.Signal, err error) {
 	defer wrapErr(&err, "sqlstore.Reports.CaseSignals", caseID)
-	return collect(ctx, s.db, func(scan func(...any) error) (*reports.Signal, error) {
-		var body string
-		if err := scan(&body); err != nil {
-			return nil, err
-		}
-		var sg reports.Signal
-		if err := json.Unmarshal([]byte(body), &sg); err != nil {
-			return nil, fmt.Errorf("stored signal: %w", err)
-		}
-		return &sg, nil
-	}, "SELECT body FROM report_signals WHERE case_id = ? ORDER BY id LIMIT ?", caseID, limit)
+	return collect(ctx, s.db, jsonBody[reports.Signal]("signal"), "SELECT body FROM report_signals WHERE case_id = ? ORDER BY id LIMIT ?", caseID, limit)
 }
 
 func (s *Reports) Accuracy(ctx context.Context, reporter string) (_ map[string]*reports.Accuracy, err error) {
