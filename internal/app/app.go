@@ -21,6 +21,7 @@ import (
 	"github.com/stewardhq/steward/internal/reports"
 	"github.com/stewardhq/steward/internal/retention"
 	"github.com/stewardhq/steward/internal/review"
+	"github.com/stewardhq/steward/internal/takeout"
 	"github.com/stewardhq/steward/internal/txn"
 	"github.com/stewardhq/steward/internal/vault"
 )
@@ -42,6 +43,7 @@ type Stores struct {
 	Ledger      ledger.Store
 	Vault       vault.Store
 	Retention   retention.Store
+	Takeout     takeout.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -81,6 +83,10 @@ type Config struct {
 	// kept (serve --idempotency-ttl, --delivery-history, --notice-history); its Logger
 	// defaults to Logger.
 	Retention retention.Config
+	// Takeout says where archives are written (serve: <data dir>/exports) and how long
+	// they download (serve --export-ttl); without a Dir there is no takeout worker. Its
+	// Logger defaults to Logger and its Locale to Locale.
+	Takeout takeout.Config
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -101,6 +107,7 @@ type App struct {
 	Reports  *reports.Service
 	Ledger   *ledger.Service
 	Vault    *vault.Service
+	Takeout  *takeout.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -176,6 +183,7 @@ func New(st Stores, cfg Config) (*App, error) {
 	*told = append(*told, a.Appeals)
 	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
 		Tx: st.Tx, Audit: rec, Announcer: a.Notices, Queue: st.Review, Imposer: imposer{a.Enforce}}, cfg.Reports)
+	a.Takeout = newTakeout(a, cfg, log)
 	return a, nil
 }
 
@@ -225,6 +233,9 @@ func (a *App) Workers() map[string]Worker {
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer
+	}
+	if b := a.Takeout.Builder(); b != nil {
+		w["takeout"] = b
 	}
 	return w
 }
