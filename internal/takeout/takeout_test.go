@@ -45,8 +45,8 @@ func newClock() *clock {
 	c.ns.Store(time.Now().UnixNano())
 	return c
 }
-func (c *clock) now() time.Time          { return time.Unix(0, c.ns.Load()) }
-func (c *clock) add(d time.Duration)     { c.ns.Add(int64(d)) }
+func (c *clock) now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *clock) add(d time.Duration) { c.ns.Add(int64(d)) }
 func (c *clock) config(dir string) takeout.Config {
 	return takeout.Config{Dir: dir, Now: c.now}
 }
