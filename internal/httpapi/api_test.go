@@ -24,6 +24,7 @@ import (
 	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+	"github.com/stewardhq/steward/internal/takeout"
 )
 
 // testAPI is the real handler over a real database, wired as cmd/steward wires it, with
@@ -51,7 +52,7 @@ func newTestAPIWith(tb testing.TB, db *sqlstore.DB, edit func(*app.Stores)) *tes
 	if edit != nil {
 		edit(&st)
 	}
-	a := storetest.NewAppOver(tb, st, app.Config{AuditKey: storetest.AuditKey(tb)})
+	a := storetest.NewAppOver(tb, st, app.Config{AuditKey: storetest.AuditKey(tb), Takeout: takeout.Config{Dir: tb.TempDir()}})
 	api := &testAPI{
 		db: db, app: a, ix: a.Index, seq: a.Sequencer,
 		handler: NewHandler(Deps{App: a, Ready: db.Ready, Version: "test"}),

@@ -17,6 +17,7 @@ var wildcardValues = map[string]string{
 	"id":   "acct-1",
 	"name": "platform",
 	"rid":  "release-1",
+	"eid":  "export-1",
 }
 
 // fillPath returns rt's path with each wildcard replaced by its value.
