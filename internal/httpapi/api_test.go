@@ -24,7 +24,6 @@ import (
 	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
-	"github.com/stewardhq/steward/internal/takeout"
 )
 
 // testAPI is the real handler over a real database, wired as cmd/steward wires it, with
@@ -48,11 +47,22 @@ func newTestAPI(tb testing.TB, db *sqlstore.DB) *testAPI {
 // are made through db's own.
 func newTestAPIWith(tb testing.TB, db *sqlstore.DB, edit func(*app.Stores)) *testAPI {
 	tb.Helper()
+	return newTestAPIConfig(tb, db, edit, app.Config{})
+}
+
+// newTestAPIConfig is newTestAPIWith wired with cfg, to which it adds an audit key and
+// a directory for export archives.
+func newTestAPIConfig(tb testing.TB, db *sqlstore.DB, edit func(*app.Stores), cfg app.Config) *testAPI {
+	tb.Helper()
 	st := db.Stores()
 	if edit != nil {
 		edit(&st)
 	}
-	a := storetest.NewAppOver(tb, st, app.Config{AuditKey: storetest.AuditKey(tb), Takeout: takeout.Config{Dir: tb.TempDir()}})
+	cfg.AuditKey = storetest.AuditKey(tb)
+	if cfg.Takeout.Dir == "" {
+		cfg.Takeout.Dir = tb.TempDir()
+	}
+	a := storetest.NewAppOver(tb, st, cfg)
 	api := &testAPI{
 		db: db, app: a, ix: a.Index, seq: a.Sequencer,
 		handler: NewHandler(Deps{App: a, Ready: db.Ready, Version: "test"}),

@@ -18,6 +18,10 @@ import (
 var exportAgents = []principal.Role{principal.Agent}
 
 func (s *server) takeoutRoutes() []route {
+	return append(s.exportRoutes(), s.sourceRoutes()...)
+}
+
+func (s *server) exportRoutes() []route {
 	return []route{
 		{Method: "POST", Path: "/v1/me/exports", Roles: endUser,
 			Summary: "Starts an export of the token's account's data (allowed under any sanction); 202 with the export, whose archive the takeout worker makes. The body is empty or {}.",
@@ -111,4 +115,84 @@ func (s *server) myArchive(w http.ResponseWriter, r *http.Request) {
 		h.Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
 	}
 	http.ServeContent(w, r, "", e.UpdatedAt, f)
+}
+
+// maxUploadBody bounds a source's upload at the door; the takeout service holds it to
+// its own limit (serve --export-max-part).
+const maxUploadBody = 64 << 30
+
+func (s *server) sourceRoutes() []route {
+	admin := []principal.Role{principal.Admin}
+	return []route{
+		{Method: "PUT", Path: "/v1/export-sources/{name}", Roles: admin,
+			Summary: "Creates (201) or replaces (200) an export source: a service Steward asks, with a signed request (as webhooks are signed), for its part of every export; its URL is held to the webhook URL policy.",
+			Request: sourceBody{}, Reply: takeout.Source{}, Status: http.StatusCreated, write: s.putSource},
+		{Method: "GET", Path: "/v1/export-sources/{name}", Roles: admin, Summary: "Returns an export source (never its secret).",
+			Reply: takeout.Source{}, handle: s.getSource},
+		{Method: "GET", Path: "/v1/export-sources", Roles: admin, Summary: "Lists every export source in name order (never their secrets).",
+			Reply: sourceList{}, handle: s.listSources},
+		{Method: "DELETE", Path: "/v1/export-sources/{name}", Roles: admin, Summary: "Removes an export source and returns it; exports under way stop asking it.",
+			Reply: takeout.Source{}, write: s.deleteSource},
+		{Method: "PUT", Path: "/v1/export-uploads/{token}", Public: true, MaxBody: maxUploadBody,
+			Summary: "A source's part of an export, to the one-time URL Steward sent it: exactly Content-Length bytes, with their hex SHA-256 in Steward-Content-SHA256; the token is the credential. 404 for a token that is not (or no longer) one.",
+			Reply: uploadReply{}, raw: s.uploadPart},
+	}
+}
+
+type sourceBody struct {
+	URL    string `json:"url"`
+	Secret string `json:"secret"`
+}
+
+type sourceList struct {
+	Sources []*takeout.Source `json:"sources"`
+}
+
+type uploadReply struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+func (s *server) putSource(r *http.Request, body []byte) (applyFunc, error) {
+	var b sourceBody
+	if err := decodeJSON(body, &b); err != nil {
+		return nil, err
+	}
+	src := &takeout.Source{Name: r.PathValue("name"), URL: b.URL, Secret: b.Secret}
+	// Resolving the URL's host may take a while: not inside the write transaction.
+	if err := s.Takeout.CheckSource(r.Context(), src); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) (int, any, error) {
+		isNew, err := s.Takeout.PutSource(ctx, src)
+		return created(!isNew), src, err
+	}, nil
+}
+
+func (s *server) getSource(r *http.Request) (int, any, error) {
+	src, err := s.Takeout.GetSource(r.Context(), r.PathValue("name"))
+	return http.StatusOK, src, err
+}
+
+func (s *server) listSources(r *http.Request) (int, any, error) {
+	srcs, err := s.Takeout.Sources(r.Context())
+	return http.StatusOK, sourceList{srcs}, err
+}
+
+func (s *server) deleteSource(r *http.Request, _ []byte) (applyFunc, error) {
+	name := r.PathValue("name")
+	return func(ctx context.Context) (int, any, error) {
+		src, err := s.Takeout.DeleteSource(ctx, name)
+		return http.StatusOK, src, err
+	}, nil
+}
+
+// uploadPart streams a source's part to disk.
+func (s *server) uploadPart(w http.ResponseWriter, r *http.Request) {
+	c, err := s.Takeout.Receive(r.Context(), r.PathValue("token"), r.ContentLength, r.Header.Get(takeout.SHA256Header), r.Body)
+	if err != nil {
+		problem.Write(w, problem.For(err, w.Header().Get("X-Request-Id"), s.Logger))
+		return
+	}
+	writeJSON(w, http.StatusOK, uploadReply{Size: c.Size, SHA256: c.SHA256})
 }

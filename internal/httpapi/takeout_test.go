@@ -20,11 +20,12 @@ import (
 
 const banBody = `{"account": "%s", "kind": "ban", "scope": {"services": ["*"]}, "reason_code": "fraud", "authority": {"kind": "automated", "rule": "r"}}`
 
-// banAccount bans account everywhere through the API.
-func (a *testAPI) banAccount(tb testing.TB, account string) {
+// banAccount bans account everywhere through the API and returns the ban's ID.
+func (a *testAPI) banAccount(tb testing.TB, account string) string {
 	tb.Helper()
 	w := a.do(tb, request{method: "POST", target: "/v1/sanctions", key: a.keys[principal.Reviewer], body: fmt.Sprintf(banBody, account)})
 	wantStatus(tb, w, http.StatusCreated)
+	return decode[struct{ ID string }](tb, w).ID
 }
 
 // TestExports: a banned user exports, a retry with its Idempotency-Key starts nothing

@@ -114,3 +114,19 @@ func (r Reach) transport() *http.Transport {
 	t.DialContext = d.DialContext
 	return t
 }
+
+// CheckURL says what is wrong with rawURL as an address Steward may post to under r
+// (the webhook URL policy, its host resolved now), or "" when it may: for other callers
+// of outside services, such as takeout's export sources.
+func (r Reach) CheckURL(ctx context.Context, rawURL string) string {
+	if msg := checkURL(rawURL); msg != "" {
+		return msg
+	}
+	return r.checkHost(ctx, rawURL)
+}
+
+// Client returns an HTTP client that connects only where r allows, follows no redirect
+// and gives up after timeout.
+func (r Reach) Client(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, CheckRedirect: noRedirects, Transport: r.transport()}
+}

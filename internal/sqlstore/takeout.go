@@ -137,3 +137,84 @@ func (s *Takeout) FiledReports(ctx context.Context, reporter, after string, limi
 	return collect(ctx, s.db, jsonBody[reports.Report]("report"),
 		"SELECT body FROM reports WHERE reporter = ? AND id > ? ORDER BY id LIMIT ?", reporter, after, limit)
 }
+
+const sourceCols = "name, url, secret, created_at, updated_at"
+
+func scanSource(scan func(...any) error) (*takeout.Source, error) {
+	var src takeout.Source
+	var created, updated int64
+	if err := scan(&src.Name, &src.URL, &src.Secret, &created, &updated); err != nil {
+		return nil, err
+	}
+	src.CreatedAt, src.UpdatedAt = fromNanos(created), fromNanos(updated)
+	return &src, nil
+}
+
+func (s *Takeout) PutSource(ctx context.Context, src *takeout.Source) (created bool, err error) {
+	defer wrapErr(&err, "sqlstore.Takeout.PutSource", src.Name)
+	res, err := s.db.exec(ctx, "UPDATE takeout_sources SET url = ?, secret = ?, updated_at = ? WHERE name = ?",
+		src.URL, src.Secret, nanos(src.UpdatedAt), src.Name)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return false, nil
+	}
+	_, err = s.db.exec(ctx, "INSERT INTO takeout_sources ("+sourceCols+") VALUES (?, ?, ?, ?, ?)",
+		src.Name, src.URL, src.Secret, nanos(src.CreatedAt), nanos(src.UpdatedAt))
+	return err == nil, err
+}
+
+func (s *Takeout) GetSource(ctx context.Context, name string) (_ *takeout.Source, err error) {
+	defer wrapErr(&err, "sqlstore.Takeout.GetSource", name)
+	src, err := scanSource(s.db.queryRow(ctx, "SELECT "+sourceCols+" FROM takeout_sources WHERE name = ?", name).Scan)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "export source %q not found", name)
+	}
+	return src, err
+}
+
+func (s *Takeout) DeleteSource(ctx context.Context, name string) (_ *takeout.Source, err error) {
+	defer wrapErr(&err, "sqlstore.Takeout.DeleteSource", name)
+	src, err := s.GetSource(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	_, err = s.db.exec(ctx, "DELETE FROM takeout_sources WHERE name = ?", name)
+	return src, err
+}
+
+func (s *Takeout) Sources(ctx context.Context) (_ []*takeout.Source, err error) {
+	defer wrapErr(&err, "sqlstore.Takeout.Sources", "")
+	return collect(ctx, s.db, scanSource, "SELECT "+sourceCols+" FROM takeout_sources ORDER BY name")
+}
+
+func (s *Takeout) PutUpload(ctx context.Context, u *takeout.Upload) (err error) {
+	defer wrapErr(&err, "sqlstore.Takeout.PutUpload", u.Export)
+	_, err = s.db.exec(ctx, "INSERT INTO takeout_uploads (token_hash, export_id, source, expires_at) VALUES (?, ?, ?, ?)",
+		u.TokenHash, u.Export, u.Source, nanos(u.ExpiresAt))
+	return err
+}
+
+func (s *Takeout) GetUpload(ctx context.Context, tokenHash string) (_ *takeout.Upload, err error) {
+	defer wrapErr(&err, "sqlstore.Takeout.GetUpload", "")
+	u := takeout.Upload{TokenHash: tokenHash}
+	var expires int64
+	err = s.db.queryRow(ctx, "SELECT export_id, source, expires_at FROM takeout_uploads WHERE token_hash = ?", tokenHash).
+		Scan(&u.Export, &u.Source, &expires)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.E(errs.NotFound, "no such upload URL, or it was used")
+	}
+	u.ExpiresAt = fromNanos(expires)
+	return &u, err
+}
+
+func (s *Takeout) DeleteUploads(ctx context.Context, export, source string) (err error) {
+	defer wrapErr(&err, "sqlstore.Takeout.DeleteUploads", export)
+	if source == "" {
+		_, err = s.db.exec(ctx, "DELETE FROM takeout_uploads WHERE export_id = ?", export)
+		return err
+	}
+	_, err = s.db.exec(ctx, "DELETE FROM takeout_uploads WHERE export_id = ? AND source = ?", export, source)
+	return err
+}

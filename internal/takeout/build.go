@@ -110,17 +110,87 @@ func (b *Builder) save(ctx context.Context, e *Export, c *audit.Change) error {
 		if c == nil {
 			return nil
 		}
+		if e.State != Collecting { // its upload URLs work no more
+			if err := b.s.d.Store.DeleteUploads(ctx, e.ID, ""); err != nil {
+				return err
+			}
+		}
 		return b.s.d.Audit.Record(ctx, *c)
 	})
 }
 
-// build collects e's parts, each to a file of its own, then writes the archive.
-func (b *Builder) build(ctx context.Context, e *Export) error {
-	dir := filepath.Join(b.s.cfg.Dir, e.ID+".parts")
-	defer os.RemoveAll(dir)
+// build collects e's own parts, each to a file of its own, then asks the sources for
+// theirs; once every source has sent its part or given up, it writes the archive. While
+// sources are awaited, e's lease runs out when the next one is due, so that a Step
+// claims it again then (or at once when an upload arrives).
+func (b *Builder) build(ctx context.Context, e *Export) (err error) {
+	if e.Phase == "" {
+		if err := b.collect(ctx, e); err != nil {
+			return err
+		}
+	}
+	if e, err = b.s.call(ctx, e); err != nil {
+		return err
+	}
+	if waiting := pending(e); !waiting.IsZero() {
+		_, err := b.s.edit(ctx, e.ID, func(_ context.Context, x *Export) error {
+			x.LeaseUntil = pending(x)
+			if x.LeaseUntil.IsZero() {
+				x.LeaseUntil = b.s.now() // the last part arrived meanwhile
+			}
+			return nil
+		})
+		return err
+	}
+	return b.finish(ctx, e)
+}
+
+// pending returns when e's next unsettled source is due, or the zero time when every
+// source is settled.
+func pending(e *Export) time.Time {
+	var next time.Time
+	for _, c := range e.Connectors {
+		if !c.settled() && (next.IsZero() || c.NextAt.Before(next)) {
+			next = c.NextAt
+		}
+	}
+	return next
+}
+
+// collect writes each of e's own parts to a file, records what is missing and sets up
+// its connectors.
+func (b *Builder) collect(ctx context.Context, e *Export) error {
+	dir := b.s.partsDir(e.ID)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return b.fail(ctx, e, err)
 	}
+	ps := b.s.parts()
+	e.Progress, e.Missing, e.Connectors = Progress{Total: len(ps)}, nil, nil
+	if err := b.s.connect(ctx, e); err != nil {
+		return err
+	}
+	for _, p := range ps {
+		if err := writePart(ctx, filepath.Join(dir, p.name+".json"), e, p); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err() // another builder takes it over once the lease ends
+			}
+			b.s.cfg.Logger.Warn("takeout: part not collected", "export", e.ID, "part", p.name, "err", err)
+			e.Missing = append(e.Missing, Missing{Part: p.name, Reason: reason(err)})
+		}
+		e.Progress.Done++
+		e.LeaseUntil = b.s.now().Add(b.s.cfg.Lease)
+		if err := b.save(ctx, e, nil); err != nil {
+			return err
+		}
+	}
+	e.Phase = "sources"
+	return b.save(ctx, e, nil)
+}
+
+// finish writes e's archive from the files collected, and marks it done.
+func (b *Builder) finish(ctx context.Context, e *Export) error {
+	dir := b.s.partsDir(e.ID)
+	defer os.RemoveAll(dir)
 	cp, err := b.s.d.Log.Checkpoint(ctx)
 	if errs.CodeOf(err) == errs.NotFound {
 		cp, err = &audit.Checkpoint{}, nil
@@ -132,24 +202,23 @@ func (b *Builder) build(ctx context.Context, e *Export) error {
 	if a, err := b.s.d.Accounts.Get(ctx, e.Account); err == nil && a.Locale != "" {
 		locale = a.Locale
 	}
-	ps := b.s.parts()
-	e.Progress, e.Missing = Progress{Total: len(ps)}, nil
 	var files []pendingFile
-	for _, p := range ps {
-		path := filepath.Join(dir, p.name+".json")
-		if err := writePart(ctx, path, e, p); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err() // another builder takes it over once the lease ends
-			}
-			b.s.cfg.Logger.Warn("takeout: part not collected", "export", e.ID, "part", p.name, "err", err)
-			e.Missing = append(e.Missing, Missing{Part: p.name, Reason: reason(err)})
-		} else {
-			files = append(files, pendingFile{name: p.name + ".json", part: p.name, path: path, method: zip.Deflate})
+	missing := map[string]bool{}
+	for _, m := range e.Missing {
+		missing[m.Part] = true
+	}
+	for _, p := range b.s.parts() {
+		if !missing[p.name] {
+			files = append(files, pendingFile{name: p.name + ".json", part: p.name, path: filepath.Join(dir, p.name+".json"), method: zip.Deflate})
 		}
-		e.Progress.Done++
-		e.LeaseUntil = b.s.now().Add(b.s.cfg.Lease)
-		if err := b.save(ctx, e, nil); err != nil {
-			return err
+	}
+	for _, c := range e.Connectors {
+		switch c.State {
+		case Received:
+			// A source's bytes are stored as sent: most are compressed already (photos, mail archives).
+			files = append(files, pendingFile{name: "sources/" + c.Source, part: "source:" + c.Source, path: sourceFile(dir, c.Source, c.SHA256), method: zip.Store})
+		default:
+			e.Missing = append(e.Missing, Missing{Part: "source:" + c.Source, Reason: c.Error})
 		}
 	}
 	m := &Manifest{Export: e.ID, Account: e.Account, StartedAt: e.CreatedAt, MadeAt: b.s.now(), Locale: locale,
@@ -189,6 +258,7 @@ func reason(err error) string {
 // fail marks e failed, with its audit entry.
 func (b *Builder) fail(ctx context.Context, e *Export, cause error) error {
 	b.s.cfg.Logger.Error("takeout: export failed", "export", e.ID, "err", cause)
+	os.RemoveAll(b.s.partsDir(e.ID))
 	e.State, e.Error = Failed, reason(cause)
 	return b.save(ctx, e, &audit.Change{Action: ActionFinish, Subject: e.Account, Value: finished{ID: e.ID, State: Failed, Missing: e.Missing}})
 }

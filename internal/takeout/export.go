@@ -49,6 +49,10 @@ type Export struct {
 	SHA256  string    `json:"sha256,omitempty"` // hex, of the whole archive
 	Missing []Missing `json:"missing,omitempty"`
 	Error   string    `json:"error,omitempty"` // why it failed
+	// Phase is "" while Steward's own parts are collected, then "sources" while the
+	// sources' parts are awaited.
+	Phase      string      `json:"phase,omitempty"`
+	Connectors []Connector `json:"connectors,omitempty"`
 
 	Version    int64     `json:"-"` // bumped on every update, for optimistic writes
 	LeaseUntil time.Time `json:"-"` // a worker holds it until then
@@ -58,6 +62,35 @@ type Export struct {
 type Progress struct {
 	Done  int `json:"done"`
 	Total int `json:"total"`
+}
+
+// Connector is one source's part of an export.
+type Connector struct {
+	Source   string    `json:"source"`
+	State    string    `json:"state"` // waiting, called (it answered; its upload is awaited), received, missing
+	Attempts int       `json:"attempts"`
+	NextAt   time.Time `json:"next_attempt_at,omitzero"`
+	Size     int64     `json:"size,omitempty"`
+	SHA256   string    `json:"sha256,omitempty"`
+	Error    string    `json:"last_error,omitempty"`
+}
+
+// States of a Connector.
+const (
+	Waiting  = "waiting"
+	Called   = "called"
+	Received = "received"
+	Absent   = "missing"
+)
+
+func (c *Connector) settled() bool { return c.State == Received || c.State == Absent }
+
+// Upload is a one-time upload URL's token, as stored: its SHA-256 only.
+type Upload struct {
+	TokenHash string    `json:"token_hash"` // hex SHA-256 of the token
+	Export    string    `json:"export"`
+	Source    string    `json:"source"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // Missing is a part the archive lacks, and why.
@@ -86,6 +119,21 @@ type Store interface {
 	// ExpiredExports returns up to limit exports done or failed whose ExpiresAt is
 	// before now, oldest first.
 	ExpiredExports(ctx context.Context, now time.Time, limit int) ([]*Export, error)
+	// PutSource creates or replaces a source, reporting whether it created it.
+	PutSource(ctx context.Context, s *Source) (created bool, err error)
+	// GetSource returns a source. Returns errs.NotFound when there is none.
+	GetSource(ctx context.Context, name string) (*Source, error)
+	// DeleteSource removes a source and returns it. Returns errs.NotFound when there is none.
+	DeleteSource(ctx context.Context, name string) (*Source, error)
+	// Sources returns every source, in name order.
+	Sources(ctx context.Context) ([]*Source, error)
+	// PutUpload stores an upload token's hash.
+	PutUpload(ctx context.Context, u *Upload) error
+	// GetUpload returns the upload of a token's hash. Returns errs.NotFound when there
+	// is none.
+	GetUpload(ctx context.Context, tokenHash string) (*Upload, error)
+	// DeleteUploads removes the export's upload tokens, of one source or ("") of all.
+	DeleteUploads(ctx context.Context, export, source string) error
 	// FiledReports returns up to limit reports filed by reporter, oldest first, after the
 	// report with ID after ("" from the first).
 	FiledReports(ctx context.Context, reporter, after string, limit int) ([]*reports.Report, error)

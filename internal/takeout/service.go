@@ -57,7 +57,21 @@ type Config struct {
 	Locale string        // index.html's language for an account without one offered ("en" when empty)
 	Now    func() time.Time
 	Logger *slog.Logger
+
+	// Sources (see connect.go). Reach and Sign are notify's; BaseURL is this server's
+	// address as sources reach it (the upload URLs start with it).
+	Reach   Reach
+	Sign    Signer
+	BaseURL string
+	// A source that fails is asked again after Backoff, doubling up to MaxBackoff; one
+	// that answered but sent nothing is asked again after Recall; after GiveUp from the
+	// export's start its part is listed missing. 1 s, 10 min, 1 h and 24 h when zero.
+	Backoff, MaxBackoff, Recall, GiveUp time.Duration
+	MaxPart                             int64 // the largest part a source may upload (DefaultMaxPart when zero)
 }
+
+// DefaultMaxPart is the largest part a source may upload by default.
+const DefaultMaxPart = 4 << 30
 
 // Service starts exports, shows them and serves their archives; its Builder makes them.
 type Service struct {
@@ -84,6 +98,17 @@ func NewService(d Deps, cfg Config) *Service {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&cfg.Backoff, time.Second}, {&cfg.MaxBackoff, 10 * time.Minute}, {&cfg.Recall, time.Hour}, {&cfg.GiveUp, 24 * time.Hour}} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
+	}
+	if cfg.MaxPart <= 0 {
+		cfg.MaxPart = DefaultMaxPart
 	}
 	return &Service{d: d, cfg: cfg}
 }

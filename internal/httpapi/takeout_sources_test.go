@@ -1,0 +1,332 @@
+package httpapi
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/transparency-dev/merkle/proof"
+	"github.com/transparency-dev/merkle/rfc6962"
+	"golang.org/x/mod/sumdb/note"
+
+	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/ledger"
+	"github.com/stewardhq/steward/internal/notify"
+	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+	"github.com/stewardhq/steward/internal/takeout"
+	"github.com/stewardhq/steward/internal/vault"
+)
+
+// fakeSource is an export source for tests: it checks Steward's signature, answers
+// the first fails requests with a 500, and otherwise acknowledges at once and uploads
+// its part (of size bytes, made by gen) after delay, from another goroutine.
+type fakeSource struct {
+	t       *testing.T
+	secret  string
+	fails   int
+	delay   time.Duration
+	size    int64
+	gen     func() io.Reader
+	calls   atomic.Int64
+	badSigs atomic.Int64
+	wg      sync.WaitGroup
+	srv     *httptest.Server
+	sum     string
+}
+
+func newFakeSource(t *testing.T, secret string, fails int, delay time.Duration, size int64, gen func() io.Reader) *fakeSource {
+	f := &fakeSource{t: t, secret: secret, fails: fails, delay: delay, size: size, gen: gen}
+	h := sha256.New()
+	io.Copy(h, gen())
+	f.sum = hex.EncodeToString(h.Sum(nil))
+	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
+	t.Cleanup(func() { f.srv.Close(); f.wg.Wait() })
+	return f
+}
+
+func (f *fakeSource) serve(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	sig := r.Header.Get("Steward-Signature")
+	ts, _, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",")
+	sec, _ := strconv.ParseInt(ts, 10, 64)
+	if sig == "" || notify.Sign(f.secret, time.Unix(sec, 0), body) != sig {
+		f.badSigs.Add(1)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if n := f.calls.Add(1); n <= int64(f.fails) {
+		http.Error(w, "down", http.StatusInternalServerError)
+		return
+	}
+	var req takeout.Request
+	if err := json.Unmarshal(body, &req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	w.WriteHeader(http.StatusAccepted)
+	f.wg.Go(func() {
+		time.Sleep(f.delay) // a slow source
+		up, _ := http.NewRequest("PUT", req.UploadURL, f.gen())
+		up.ContentLength = f.size
+		up.Header.Set(req.SHA256Header, f.sum)
+		resp, err := http.DefaultClient.Do(up)
+		if err != nil {
+			f.t.Errorf("upload: %v", err)
+			return
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			f.t.Errorf("upload: %s %s", resp.Status, b)
+		}
+	})
+}
+
+// sourcesAPI is the API served on a real listener (sources upload to it), with sources
+// on loopback allowed and retries that come quickly.
+func sourcesAPI(t *testing.T, db *sqlstore.DB) (*testAPI, *httptest.Server) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	api := newTestAPIConfig(t, db, nil, app.Config{Webhooks: notify.Reach{AllowPrivate: true},
+		Takeout: takeout.Config{BaseURL: "http://" + srv.Listener.Addr().String(), Poll: 10 * time.Millisecond,
+			Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
+	srv.Config.Handler = api.handler
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return api, srv
+}
+
+// runBuilder runs the takeout worker until the test ends.
+func runBuilder(t *testing.T, api *testAPI) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); api.app.Takeout.Builder().Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+}
+
+// waitExport polls the export until it is done or failed, for up to a minute.
+func waitExport(t *testing.T, api *testAPI, token, id string) takeout.Export {
+	t.Helper()
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		e := decode[takeout.Export](t, api.do(t, request{method: "GET", target: "/v1/me/exports/" + id, key: token}))
+		if e.State == takeout.Done || e.State == takeout.Failed || time.Now().After(deadline) {
+			return e
+		}
+	}
+}
+
+func pattern(n int64) func() io.Reader {
+	return func() io.Reader { return io.LimitReader(repeat("steward-source-part "), n) }
+}
+
+// repeat is an endless reader of s.
+type repeat string
+
+func (r repeat) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = r[i%len(r)]
+	}
+	return len(p), nil
+}
+
+// TestExportSourcesHTTP: the admin routes of sources, their hostile input, and the
+// upload URL's refusals.
+func TestExportSourcesHTTP(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api := newTestAPI(t, db) // loopback refused, as serve refuses it by default
+		admin := api.keys[principal.Admin]
+		p := wantProblem(t, api.do(t, request{method: "PUT", target: "/v1/export-sources/Bad%20Name", key: admin,
+			body: `{"url": "ftp://x", "secret": "short"}`}), http.StatusBadRequest, "")
+		if len(p.Errors) != 3 {
+			t.Errorf("want name, url and secret named: %+v", p.Errors)
+		}
+		wantProblem(t, api.do(t, request{method: "PUT", target: "/v1/export-sources/photos", key: admin,
+			body: `{"url": "http://127.0.0.1:9/x", "secret": "0123456789abcdef"}`}), http.StatusBadRequest, "url")
+		wantProblem(t, api.do(t, request{method: "PUT", target: "/v1/export-sources/photos", key: admin,
+			body: `{"url": "https://photos.example/x", "secret": "0123456789abcdef", "extra": 1}`}), http.StatusBadRequest, "extra")
+		w := api.do(t, request{method: "PUT", target: "/v1/export-sources/photos", key: admin,
+			body: `{"url": "https://93.184.215.14/x", "secret": "0123456789abcdef"}`})
+		wantStatus(t, w, http.StatusCreated)
+		if strings.Contains(w.Body.String(), "0123456789abcdef") {
+			t.Fatalf("the secret is answered: %s", w.Body)
+		}
+		wantStatus(t, api.do(t, request{method: "PUT", target: "/v1/export-sources/photos", key: admin,
+			body: `{"url": "https://93.184.215.14/y", "secret": "0123456789abcdef"}`}), http.StatusOK)
+		if got := decode[takeout.Source](t, api.do(t, request{method: "GET", target: "/v1/export-sources/photos", key: admin})); got.URL != "https://93.184.215.14/y" {
+			t.Fatalf("get %+v", got)
+		}
+		// The secret is sealed at rest.
+		if stored, err := db.Takeout().GetSource(context.Background(), "photos"); err != nil || !strings.HasPrefix(stored.Secret, "vault:") {
+			t.Fatalf("stored %+v, %v", stored, err)
+		}
+		if l := decode[sourceList](t, api.do(t, request{method: "GET", target: "/v1/export-sources", key: admin})); len(l.Sources) != 1 {
+			t.Fatalf("list %+v", l)
+		}
+		wantStatus(t, api.do(t, request{method: "DELETE", target: "/v1/export-sources/photos", key: admin}), http.StatusOK)
+		wantProblem(t, api.do(t, request{method: "GET", target: "/v1/export-sources/photos", key: admin}), http.StatusNotFound, "")
+
+		// An upload URL that is not one is a 404, whatever it sends.
+		wantProblem(t, api.do(t, request{method: "PUT", target: "/v1/export-uploads/guess", body: "bytes",
+			header: http.Header{takeout.SHA256Header: {strings.Repeat("0", 64)}}}), http.StatusNotFound, "")
+	})
+}
+
+// TestTakeoutDoneWhen is the issue's scenario: a banned user's export completes with
+// every part and both connector parts, one source failing twice first and one slow;
+// the archive's checksums and its access log's proofs verify.
+func TestTakeoutDoneWhen(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api, _ := sourcesAPI(t, db)
+		a := api.app
+		user := api.userToken(t, "u-1")
+		api.userToken(t, "u-2")
+		ban := api.banAccount(t, "u-1")
+		svc := principal.NewContext(context.Background(), principal.Key("svc", principal.Service, "k"))
+		if _, err := a.Vault.Put(svc, "u-1", vault.PII{Name: "欧阳明", Phone: "13912345678"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := a.Ledger.Transfer(svc, &ledger.Transfer{ID: "d-1", From: ledger.Deposits, To: "user:u-1", Amount: 1000, Currency: "CNY"}); err != nil {
+			t.Fatal(err)
+		}
+		api.fileAppeal(t, user, ban)
+		wantStatus(t, api.do(t, request{method: "POST", target: "/v1/me/reports", key: user, body: `{"target": "u-2", "category": "spam"}`}), http.StatusAccepted)
+		wantStatus(t, api.do(t, request{method: "GET", target: "/v1/accounts/u-1/pii", key: api.keys[principal.Agent]}), http.StatusOK)
+		if _, _, err := api.seq.Integrate(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+
+		flaky := newFakeSource(t, "photos-secret-0123456789", 2, 0, 300<<10, pattern(300<<10))
+		slow := newFakeSource(t, "mail-secret-0123456789ab", 0, 1500*time.Millisecond, 64<<10, pattern(64<<10))
+		for name, f := range map[string]*fakeSource{"photos": flaky, "mail": slow} {
+			wantStatus(t, api.do(t, request{method: "PUT", target: "/v1/export-sources/" + name, key: api.keys[principal.Admin],
+				body: fmt.Sprintf(`{"url": %q, "secret": %q}`, f.srv.URL, f.secret)}), http.StatusCreated)
+		}
+		runBuilder(t, api)
+
+		w := api.do(t, request{method: "POST", target: "/v1/me/exports", key: user})
+		wantStatus(t, w, http.StatusAccepted)
+		e := waitExport(t, api, user, decode[takeout.Export](t, w).ID)
+		if e.State != takeout.Done || len(e.Missing) != 0 || e.Progress.Done != e.Progress.Total || e.Progress.Total != 9 {
+			t.Fatalf("export %+v", e)
+		}
+		if flaky.calls.Load() != 3 || slow.calls.Load() != 1 || flaky.badSigs.Load()+slow.badSigs.Load() != 0 {
+			t.Errorf("calls: flaky %d, slow %d; bad signatures %d", flaky.calls.Load(), slow.calls.Load(), flaky.badSigs.Load()+slow.badSigs.Load())
+		}
+		w = api.do(t, request{method: "GET", target: "/v1/me/exports/" + e.ID + "/archive", key: user})
+		wantStatus(t, w, http.StatusOK)
+		files, m := verifyArchive(t, w.Body.Bytes())
+		for _, want := range []string{"account.json", "sanctions.json", "appeals.json", "reports.json", "wallet.json",
+			"personal_data.json", "access_log.json", "index.html", "sources/photos", "sources/mail"} {
+			if _, ok := files[want]; !ok {
+				t.Errorf("no %s in the archive", want)
+			}
+		}
+		if len(m.Missing) != 0 {
+			t.Errorf("missing %+v", m.Missing)
+		}
+		for name, f := range map[string]*fakeSource{"photos": flaky, "mail": slow} {
+			sum := sha256.Sum256(files["sources/"+name])
+			if hex.EncodeToString(sum[:]) != f.sum {
+				t.Errorf("sources/%s is not what the source sent", name)
+			}
+		}
+		for part, want := range map[string]string{"sanctions.json": ban, "appeals.json": ban, "reports.json": `"target":"u-2"`,
+			"wallet.json": `"transfer":"d-1"`, "personal_data.json": "13912345678"} {
+			if !bytes.Contains(files[part], []byte(want)) {
+				t.Errorf("%s lacks %s", part, want)
+			}
+		}
+		vkey, err := a.Audit.VerifierKey(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := verifyAccessLog(t, files["access_log.json"], vkey); n < 2 {
+			t.Errorf("the access log proves %d entries; want the put and the agent's read", n)
+		}
+	})
+}
+
+// verifyArchive checks every file of the zip against its manifest and returns them.
+func verifyArchive(t *testing.T, b []byte) (map[string][]byte, *takeout.Manifest) {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		files[f.Name], err = io.ReadAll(r)
+		r.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var m takeout.Manifest
+	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != len(files)-1 {
+		t.Errorf("manifest lists %d files, the archive holds %d besides it", len(m.Files), len(files)-1)
+	}
+	for _, f := range m.Files {
+		sum := sha256.Sum256(files[f.Name])
+		if int64(len(files[f.Name])) != f.Size || hex.EncodeToString(sum[:]) != f.SHA256 {
+			t.Errorf("%s does not match the manifest's size and SHA-256", f.Name)
+		}
+	}
+	return files, &m
+}
+
+// verifyAccessLog checks each entry of an access log part: its checkpoint's signature,
+// and its leaf's inclusion proof against the checkpoint's root (transparency-dev/merkle).
+// It returns how many entries it verified.
+func verifyAccessLog(t *testing.T, b []byte, vkey string) int {
+	t.Helper()
+	var log struct {
+		Subject     string           `json:"subject"`
+		Entries     []audit.Item     `json:"entries"`
+		Checkpoints map[int64]string `json:"checkpoints"`
+	}
+	if err := json.Unmarshal(b, &log); err != nil {
+		t.Fatal(err)
+	}
+	v, err := note.NewVerifier(vkey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range log.Entries {
+		if it.Subject != log.Subject || it.Proof == nil {
+			t.Fatalf("entry %d: subject %s, proof %v", it.Index, it.Subject, it.Proof)
+		}
+		cp, err := audit.OpenCheckpoint([]byte(log.Checkpoints[it.Proof.Size]), v)
+		if err != nil {
+			t.Fatalf("entry %d: checkpoint of size %d: %v", it.Index, it.Proof.Size, err)
+		}
+		if err := proof.VerifyInclusion(rfc6962.DefaultHasher, uint64(it.Index), uint64(cp.Size), rfc6962.DefaultHasher.HashLeaf(it.Leaf),
+			it.Proof.Hashes, cp.Root[:]); err != nil {
+			t.Errorf("entry %d (%s): %v", it.Index, base64.StdEncoding.EncodeToString(it.Leaf)[:16], err)
+		}
+	}
+	return len(log.Entries)
+}
