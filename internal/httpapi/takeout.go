@@ -135,7 +135,7 @@ func (s *server) sourceRoutes() []route {
 			Reply: takeout.Source{}, write: s.deleteSource},
 		{Method: "PUT", Path: "/v1/export-uploads/{token}", Public: true, MaxBody: maxUploadBody,
 			Summary: "A source's part of an export, to the one-time URL Steward sent it: exactly Content-Length bytes, with their hex SHA-256 in Steward-Content-SHA256; the token is the credential. 404 for a token that is not (or no longer) one.",
-			Reply: uploadReply{}, raw: s.uploadPart},
+			Reply:   uploadReply{}, raw: s.uploadPart},
 	}
 }
 
