@@ -10,6 +10,7 @@ import (
 	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/retention"
 	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/takeout"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -23,6 +24,7 @@ type env struct {
 	stderr io.Writer
 
 	retention retention.Config // serve's record horizons, from its flags
+	takeout   takeout.Config   // serve's data export settings, from its flags
 }
 
 // run parses args and runs the command they name.

@@ -28,11 +28,12 @@ func (e *env) serveCmd() *cobra.Command {
 	var grace time.Duration
 	var reach notify.Reach
 	var keep retention.Config
+	var tk takeoutFlags
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
 		Long: `Serve the API and run the workers (audit sequencer, sanction feed, webhook delivery,
-bulk runner, retention sweeper) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
+bulk runner, retention sweeper, takeout) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
 a request still running after it (a long dry run, say) is cancelled, and can be made again.
 The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 		Args: cobra.NoArgs,
@@ -40,10 +41,14 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 			if grace <= 0 {
 				return errs.Field("grace", "must be a positive duration such as 30s or 5m")
 			}
-			if err := checkRetention(keep); err != nil {
+			err := checkRetention(keep)
+			if err != nil {
 				return err
 			}
 			e.retention = keep
+			if e.takeout, err = tk.config(f.dataDir, addr); err != nil {
+				return err
+			}
 			return e.serve(cmd.Context(), f, addr, grace, reach)
 		},
 	}
@@ -54,6 +59,7 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 	cmd.Flags().DurationVar(&keep.Idempotency, "idempotency-ttl", retention.DefaultIdempotency, "how long a write's Idempotency-Key answers retries; after it a retry is a new request")
 	cmd.Flags().DurationVar(&keep.Deliveries, "delivery-history", retention.DefaultDeliveries, "how long webhook delivery attempts are kept")
 	cmd.Flags().DurationVar(&keep.Notices, "notice-history", retention.DefaultNotices, "how long notices to users are kept")
+	addTakeoutFlags(cmd, &tk)
 	return cmd
 }
 
@@ -85,7 +91,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Dura
 		return err
 	}
 	var inFlight atomic.Int64 // API requests being served
-	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, Webhooks: reach, Bulk: bulk.Config{
+	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, Webhooks: reach, Takeout: e.takeout, Bulk: bulk.Config{
 		// While the API serves requests the bulk runner works 40% of the time, and flat
 		// out otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
 		// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;

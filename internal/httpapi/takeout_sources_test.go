@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/ledger"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/principal"
@@ -49,6 +51,9 @@ type fakeSource struct {
 	wg      sync.WaitGroup
 	srv     *httptest.Server
 	sum     string
+	// silent makes it acknowledge without uploading; the upload URLs go to urls.
+	silent bool
+	urls   chan string
 }
 
 func newFakeSource(t *testing.T, secret string, fails int, delay time.Duration, size int64, gen func() io.Reader) *fakeSource {
@@ -81,6 +86,10 @@ func (f *fakeSource) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusAccepted)
+	if f.silent {
+		f.urls <- req.UploadURL
+		return
+	}
 	f.wg.Go(func() {
 		time.Sleep(f.delay) // a slow source
 		up, _ := http.NewRequest("PUT", req.UploadURL, f.gen())
@@ -101,16 +110,25 @@ func (f *fakeSource) serve(w http.ResponseWriter, r *http.Request) {
 
 // sourcesAPI is the API served on a real listener (sources upload to it), with sources
 // on loopback allowed and retries that come quickly.
-func sourcesAPI(t *testing.T, db *sqlstore.DB) (*testAPI, *httptest.Server) {
+func sourcesAPI(t *testing.T, db *sqlstore.DB, edit func(*takeout.Config)) (*testAPI, *httptest.Server) {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
-	api := newTestAPIConfig(t, db, nil, app.Config{Webhooks: notify.Reach{AllowPrivate: true},
-		Takeout: takeout.Config{BaseURL: "http://" + srv.Listener.Addr().String(), Poll: 10 * time.Millisecond,
-			Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}})
+	tc := takeout.Config{BaseURL: "http://" + srv.Listener.Addr().String(), Poll: 10 * time.Millisecond,
+		Backoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
+	if edit != nil {
+		edit(&tc)
+	}
+	api := newTestAPIConfig(t, db, nil, app.Config{Webhooks: notify.Reach{AllowPrivate: true}, Takeout: tc})
 	srv.Config.Handler = api.handler
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return api, srv
+}
+
+func (a *testAPI) addSource(t *testing.T, name string, f *fakeSource) {
+	t.Helper()
+	wantStatus(t, a.do(t, request{method: "PUT", target: "/v1/export-sources/" + name, key: a.keys[principal.Admin],
+		body: fmt.Sprintf(`{"url": %q, "secret": %q}`, f.srv.URL, f.secret)}), http.StatusCreated)
 }
 
 // runBuilder runs the takeout worker until the test ends.
@@ -183,8 +201,9 @@ func TestExportSourcesHTTP(t *testing.T) {
 		wantProblem(t, api.do(t, request{method: "GET", target: "/v1/export-sources/photos", key: admin}), http.StatusNotFound, "")
 
 		// An upload URL that is not one is a 404, whatever it sends.
-		wantProblem(t, api.do(t, request{method: "PUT", target: "/v1/export-uploads/guess", body: "bytes",
-			header: http.Header{takeout.SHA256Header: {strings.Repeat("0", 64)}}}), http.StatusNotFound, "")
+		h := http.Header{}
+		h.Set(takeout.SHA256Header, strings.Repeat("0", 64))
+		wantProblem(t, api.do(t, request{method: "PUT", target: "/v1/export-uploads/guess", body: "bytes", header: h}), http.StatusNotFound, "")
 	})
 }
 
@@ -193,7 +212,7 @@ func TestExportSourcesHTTP(t *testing.T) {
 // the archive's checksums and its access log's proofs verify.
 func TestTakeoutDoneWhen(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		api, _ := sourcesAPI(t, db)
+		api, _ := sourcesAPI(t, db, nil)
 		a := api.app
 		user := api.userToken(t, "u-1")
 		api.userToken(t, "u-2")
@@ -214,10 +233,8 @@ func TestTakeoutDoneWhen(t *testing.T) {
 
 		flaky := newFakeSource(t, "photos-secret-0123456789", 2, 0, 300<<10, pattern(300<<10))
 		slow := newFakeSource(t, "mail-secret-0123456789ab", 0, 1500*time.Millisecond, 64<<10, pattern(64<<10))
-		for name, f := range map[string]*fakeSource{"photos": flaky, "mail": slow} {
-			wantStatus(t, api.do(t, request{method: "PUT", target: "/v1/export-sources/" + name, key: api.keys[principal.Admin],
-				body: fmt.Sprintf(`{"url": %q, "secret": %q}`, f.srv.URL, f.secret)}), http.StatusCreated)
-		}
+		api.addSource(t, "photos", flaky)
+		api.addSource(t, "mail", slow)
 		runBuilder(t, api)
 
 		w := api.do(t, request{method: "POST", target: "/v1/me/exports", key: user})
@@ -329,4 +346,121 @@ func verifyAccessLog(t *testing.T, b []byte, vkey string) int {
 		}
 	}
 	return len(log.Entries)
+}
+
+// TestUploads: an upload URL refuses a body whose length or SHA-256 is not what it
+// says, or over the limit, works once, and a source that never sends its part is listed
+// missing once the wait is over.
+func TestUploads(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		api, srv := sourcesAPI(t, db, func(c *takeout.Config) { c.MaxPart = 1 << 10; c.GiveUp = 3 * time.Second })
+		user := api.userToken(t, "u-1")
+		silent := newFakeSource(t, "drive-secret-0123456789", 0, 0, 0, pattern(0))
+		silent.silent, silent.urls = true, make(chan string, 10)
+		api.addSource(t, "drive", silent)
+		runBuilder(t, api)
+		w := api.do(t, request{method: "POST", target: "/v1/me/exports", key: user})
+		wantStatus(t, w, http.StatusAccepted)
+		id := decode[takeout.Export](t, w).ID
+		var url string
+		select {
+		case url = <-silent.urls:
+		case <-time.After(time.Minute):
+			t.Fatal("the source was never asked")
+		}
+		target := strings.TrimPrefix(url, srv.URL)
+		good := "a part of three"
+		sum := sha256.Sum256([]byte(good))
+		hexSum := hex.EncodeToString(sum[:])
+		put := func(body, sha string) *httptest.ResponseRecorder {
+			h := http.Header{}
+			h.Set(takeout.SHA256Header, sha)
+			return api.do(t, request{method: "PUT", target: target, body: body, header: h})
+		}
+		wantProblem(t, put(good, ""), http.StatusBadRequest, takeout.SHA256Header)
+		if p := wantProblem(t, put(good, strings.Repeat("0", 64)), http.StatusBadRequest, takeout.SHA256Header); !strings.Contains(p.Detail, hexSum) {
+			t.Errorf("a wrong SHA-256 is not named with the body's: %s", p.Detail)
+		}
+		wantProblem(t, put(strings.Repeat("x", 2<<10), hexSum), http.StatusRequestEntityTooLarge, "")
+		token := target[strings.LastIndex(target, "/")+1:]
+		if _, err := api.app.Takeout.Receive(context.Background(), token, 100, hexSum, strings.NewReader(good)); !hasField(err, "Content-Length") {
+			t.Fatalf("a body shorter than its Content-Length: %v", err)
+		}
+		if _, err := api.app.Takeout.Receive(context.Background(), token, -1, hexSum, strings.NewReader(good)); !hasField(err, "Content-Length") {
+			t.Fatalf("no Content-Length: %v", err)
+		}
+		wantStatus(t, put(good, hexSum), http.StatusOK)
+		wantProblem(t, put(good, hexSum), http.StatusNotFound, "") // once
+		e := waitExport(t, api, user, id)
+		if e.State != takeout.Done || len(e.Missing) != 0 || e.Connectors[0].State != takeout.Received {
+			t.Fatalf("export %+v", e)
+		}
+
+		// The next export's part never comes: after the wait it is listed missing.
+		w = api.do(t, request{method: "POST", target: "/v1/me/exports", key: user})
+		wantStatus(t, w, http.StatusAccepted)
+		e = waitExport(t, api, user, decode[takeout.Export](t, w).ID)
+		if e.State != takeout.Done || len(e.Missing) != 1 || e.Missing[0].Part != "source:drive" {
+			t.Fatalf("export without its source's part %+v", e)
+		}
+		w = api.do(t, request{method: "GET", target: "/v1/me/exports/" + e.ID + "/archive", key: user})
+		wantStatus(t, w, http.StatusOK)
+		if _, m := verifyArchive(t, w.Body.Bytes()); len(m.Missing) != 1 || !strings.Contains(m.Missing[0].Reason, "no part arrived") {
+			t.Fatalf("manifest missing %+v", m.Missing)
+		}
+	})
+}
+
+func hasField(err error, name string) bool {
+	for _, f := range errs.FieldsOf(err) {
+		if f.Field == name {
+			return true
+		}
+	}
+	return false
+}
+
+// TestUploadMemory streams a 200 MB part, made as it is sent, through the upload URL
+// and into the archive: the heap in use stays far under the part's size.
+func TestUploadMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("streams 200 MB")
+	}
+	const size = 200 << 20
+	db := storetest.Open(t, "sqlite")
+	api, _ := sourcesAPI(t, db, nil)
+	user := api.userToken(t, "u-1")
+	big := newFakeSource(t, "big-secret-0123456789ab", 0, 0, size, pattern(size))
+	api.addSource(t, "big", big)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	runBuilder(t, api)
+	w := api.do(t, request{method: "POST", target: "/v1/me/exports", key: user})
+	wantStatus(t, w, http.StatusAccepted)
+	e := waitExport(t, api, user, decode[takeout.Export](t, w).ID)
+	close(stop)
+	<-sampled
+	if e.State != takeout.Done || len(e.Missing) != 0 || e.Size < size {
+		t.Fatalf("export %+v", e)
+	}
+	t.Logf("a %d MB part: peak heap in use %.1f MB", size>>20, float64(peak.Load())/(1<<20))
+	if peak.Load() > 64<<20 {
+		t.Errorf("peak heap in use %d bytes for a %d-byte part: not streamed", peak.Load(), size)
+	}
 }
