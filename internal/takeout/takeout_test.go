@@ -52,7 +52,7 @@ func (c *clock) config(dir string) takeout.Config {
 }
 
 // banned creates an account in locale and bans it everywhere.
-func banned(t *testing.T, a *app.App, id, locale string) *enforce.Sanction {
+func banned(t testing.TB, a *app.App, id, locale string) *enforce.Sanction {
 	t.Helper()
 	if _, err := a.Accounts.Put(svc, &accounts.Account{ID: id, Region: "cn", Locale: locale, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
