@@ -10,6 +10,7 @@ import (
 	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/retention"
 	"github.com/stewardhq/steward/internal/sqlstore"
+	"github.com/stewardhq/steward/internal/vault"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -22,7 +23,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	retention retention.Config // serve's record horizons, from its flags
+	retention      retention.Config // serve's record horizons, from its flags
+	accessLogNames vault.ActorNames // how serve's vault names staff in access logs
 }
 
 // run parses args and runs the command they name.

@@ -20,6 +20,7 @@ import (
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/retention"
+	"github.com/stewardhq/steward/internal/vault"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -28,6 +29,7 @@ func (e *env) serveCmd() *cobra.Command {
 	var grace time.Duration
 	var reach notify.Reach
 	var keep retention.Config
+	var names string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
@@ -40,10 +42,14 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 			if grace <= 0 {
 				return errs.Field("grace", "must be a positive duration such as 30s or 5m")
 			}
-			if err := checkRetention(keep); err != nil {
+			err := checkRetention(keep)
+			if err != nil {
 				return err
 			}
 			e.retention = keep
+			if e.accessLogNames, err = vault.ParseActorNames(names); err != nil {
+				return err
+			}
 			return e.serve(cmd.Context(), f, addr, grace, reach)
 		},
 	}
@@ -53,6 +59,8 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 	cmd.Flags().BoolVar(&reach.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, link-local, private and unspecified addresses")
 	cmd.Flags().DurationVar(&keep.Idempotency, "idempotency-ttl", retention.DefaultIdempotency, "how long a write's Idempotency-Key answers retries; after it a retry is a new request")
 	cmd.Flags().DurationVar(&keep.Deliveries, "delivery-history", retention.DefaultDeliveries, "how long webhook delivery attempts are kept")
+	cmd.Flags().StringVar(&names, "access-log-names", string(vault.NamesPseudonym),
+		"how users' access logs name the staff who reached their data: pseudonym (stable, only Steward can tell who), name, or none (role and team only)")
 	cmd.Flags().DurationVar(&keep.Notices, "notice-history", retention.DefaultNotices, "how long notices to users are kept")
 	return cmd
 }
@@ -85,7 +93,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Dura
 		return err
 	}
 	var inFlight atomic.Int64 // API requests being served
-	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, Webhooks: reach, Bulk: bulk.Config{
+	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, AccessLogNames: e.accessLogNames, Webhooks: reach, Bulk: bulk.Config{
 		// While the API serves requests the bulk runner works 40% of the time, and flat
 		// out otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
 		// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;

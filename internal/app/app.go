@@ -77,6 +77,9 @@ type Config struct {
 	// MasterKey wraps the vault's data keys (serve reads STEWARD_MASTER_KEY_FILE or
 	// master.key in the data directory); the process's memory key when nil, for tests.
 	MasterKey *vault.Master
+	// AccessLogNames says how the vault's entries, which users' access logs show, name
+	// the staff who acted (serve --access-log-names); pseudonyms when empty.
+	AccessLogNames vault.ActorNames
 	// Retention says how long idempotency records, delivery history and notices are
 	// kept (serve --idempotency-ttl, --delivery-history, --notice-history); its Logger
 	// defaults to Logger.
@@ -126,7 +129,8 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	rec := audit.NewRecorder(st.Audit)
 	ix := enforce.NewIndex()
-	vlt, err := vault.NewService(st.Vault, st.Accounts, st.Tx, rec, vault.Config{Master: cfg.MasterKey, Alerter: securityAlerts{st.Webhooks}})
+	vlt, err := vault.NewService(st.Vault, st.Accounts, st.Tx, rec, vault.Config{Master: cfg.MasterKey, Alerter: securityAlerts{st.Webhooks},
+		Names: cfg.AccessLogNames})
 	if err != nil {
 		return nil, err
 	}

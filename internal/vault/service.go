@@ -37,6 +37,8 @@ type Config struct {
 	Master  *Master
 	Alerter Alerter // none when nil
 	Now     func() time.Time
+	// Names says how entries name the staff who acted; NamesPseudonym when empty.
+	Names ActorNames
 }
 
 // Service keeps personal data: Put, masked reads, reveals for a purpose, lookups and
@@ -49,6 +51,7 @@ type Service struct {
 	master   *Master
 	alert    Alerter
 	now      func() time.Time
+	names    ActorNames
 
 	mu        sync.Mutex
 	indexKey  []byte // blind indexes
@@ -68,7 +71,13 @@ func NewService(store Store, accts accounts.Store, tx txn.Runner, rec *audit.Rec
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: store, accounts: accts, tx: tx, audit: rec, master: cfg.Master, alert: cfg.Alerter, now: cfg.Now}, nil
+	if cfg.Names == "" {
+		cfg.Names = NamesPseudonym
+	}
+	if _, err := ParseActorNames(string(cfg.Names)); err != nil {
+		return nil, err
+	}
+	return &Service{store: store, accounts: accts, tx: tx, audit: rec, master: cfg.Master, alert: cfg.Alerter, now: cfg.Now, names: cfg.Names}, nil
 }
 
 // Master returns the master key.
@@ -204,7 +213,7 @@ func (s *Service) Write(ctx context.Context, sealed []*Sealed) error {
 	for i, sd := range sealed {
 		ids[i], recs[i], changes[i] = sd.rec.Account, sd.rec, sd.change
 	}
-	entries, err := s.audit.Entries(ctx, changes...)
+	entries, err := s.entries(ctx, changes...)
 	if err != nil {
 		return err
 	}
@@ -260,9 +269,19 @@ func (s *Service) Masked(ctx context.Context, account string) (*PII, error) {
 	return Mask(p), nil
 }
 
+// entries makes the audit entries of the vault's changes, naming the actor as the
+// platform chose (see ActorNames).
+func (s *Service) entries(ctx context.Context, changes ...audit.Change) ([]*audit.Entry, error) {
+	rctx, err := s.recorded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.audit.Entries(rctx, changes...)
+}
+
 // record writes the entries of changes in a transaction of their own.
 func (s *Service) record(ctx context.Context, changes ...audit.Change) error {
-	entries, err := s.audit.Entries(ctx, changes...)
+	entries, err := s.entries(ctx, changes...)
 	if err != nil {
 		return err
 	}
@@ -339,7 +358,11 @@ func (s *Service) Erase(ctx context.Context, account string) (*Erased, error) {
 		if err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, c)
+		entries, err := s.entries(ctx, c)
+		if err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, entries)
 	})
 	return out, err
 }
