@@ -93,7 +93,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Dura
 		return err
 	}
 	var inFlight atomic.Int64 // API requests being served
-	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, AccessLogNames: e.accessLogNames, Webhooks: reach, Bulk: bulk.Config{
+	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, Vault: vault.Config{Names: e.accessLogNames}, Webhooks: reach, Bulk: bulk.Config{
 		// While the API serves requests the bulk runner works 40% of the time, and flat
 		// out otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
 		// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;

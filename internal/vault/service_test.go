@@ -342,7 +342,7 @@ func pseudonym(t *testing.T, v *vault.Service, name string) string {
 func TestEntriesNameStaffAsChosen(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		for _, names := range []vault.ActorNames{"", vault.NamesName, vault.NamesNone} {
-			a := storetest.NewApp(t, db, app.Config{AccessLogNames: names})
+			a := storetest.NewApp(t, db, app.Config{Vault: vault.Config{Names: names}})
 			v := a.Vault
 			account := "u-names-" + string(names)
 			putAccount(t, a, account, "zj")
@@ -390,4 +390,84 @@ func TestEntriesNameStaffAsChosen(t *testing.T) {
 	if _, err := vault.ParseActorNames("initials"); errs.CodeOf(err) != errs.Invalid {
 		t.Fatalf("an unknown choice: %v", err)
 	}
+}
+
+// Reads keep the account's opened data key; erasure drops it, and a Put (a new data key)
+// is never opened with the old one.
+func TestOpenedKeysCached(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		a := storetest.NewApp(t, db, app.Config{})
+		v := a.Vault
+		putAccount(t, a, "u-1", "zj")
+		svc, agent := as(principal.Service, "svc"), as(principal.Agent, "alice")
+		if _, err := v.Put(svc, "u-1", vault.PII{Phone: "13912345678"}); err != nil {
+			t.Fatal(err)
+		}
+		for range 3 {
+			if _, err := v.Masked(agent, "u-1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := vault.CachedKeys(v); n != 1 {
+			t.Fatalf("%d opened keys cached after reads of one account", n)
+		}
+		if _, err := v.Put(svc, "u-1", vault.PII{Phone: "13987654321"}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := v.Masked(agent, "u-1"); err != nil || m.Phone != "139****4321" {
+			t.Fatalf("read after a new Put: %+v, %v", m, err)
+		}
+		if _, err := v.Erase(svc, "u-1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := vault.CachedKeys(v); n != 0 {
+			t.Fatalf("%d opened keys cached after erasure", n)
+		}
+		if _, err := v.Masked(agent, "u-1"); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("read after erasure: %v", err)
+		}
+	})
+}
+
+// Concurrent reads are recorded in batches, and every one of them is recorded; a read
+// inside a caller's transaction is recorded in it.
+func TestConcurrentReadsEachRecorded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		a := storetest.NewApp(t, db, app.Config{})
+		v := a.Vault
+		putAccount(t, a, "u-1", "zj")
+		if _, err := v.Put(as(principal.Service, "svc"), "u-1", vault.PII{Phone: "13912345678"}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 64
+		errc := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := v.Masked(as(principal.Agent, fmt.Sprint("agent-", i)), "u-1")
+				errc <- err
+			}()
+		}
+		for range n {
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := db.Stores().Tx.Write(as(principal.Agent, "in-tx"), func(ctx context.Context) error {
+			_, err := v.Masked(ctx, "u-1")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, _ := v.Commitment(context.Background(), "u-1")
+		reads := 0
+		for _, e := range entries(t, db, subject) {
+			if e.Action == vault.ActionRead {
+				reads++
+			}
+		}
+		if reads != n+1 {
+			t.Fatalf("%d reads recorded, want %d", reads, n+1)
+		}
+	})
 }
