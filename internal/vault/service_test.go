@@ -392,17 +392,23 @@ func TestEntriesNameStaffAsChosen(t *testing.T) {
 	}
 }
 
+// oneWithPhone returns a vault over db holding a phone number for account u-1.
+func oneWithPhone(t *testing.T, db *sqlstore.DB) *vault.Service {
+	t.Helper()
+	a := storetest.NewApp(t, db, app.Config{})
+	putAccount(t, a, "u-1", "zj")
+	if _, err := a.Vault.Put(as(principal.Service, "svc"), "u-1", vault.PII{Phone: "13912345678"}); err != nil {
+		t.Fatal(err)
+	}
+	return a.Vault
+}
+
 // Reads keep the account's opened data key; erasure drops it, and a Put (a new data key)
 // is never opened with the old one.
 func TestOpenedKeysCached(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		a := storetest.NewApp(t, db, app.Config{})
-		v := a.Vault
-		putAccount(t, a, "u-1", "zj")
+		v := oneWithPhone(t, db)
 		svc, agent := as(principal.Service, "svc"), as(principal.Agent, "alice")
-		if _, err := v.Put(svc, "u-1", vault.PII{Phone: "13912345678"}); err != nil {
-			t.Fatal(err)
-		}
 		for range 3 {
 			if _, err := v.Masked(agent, "u-1"); err != nil {
 				t.Fatal(err)
@@ -433,12 +439,7 @@ func TestOpenedKeysCached(t *testing.T) {
 // inside a caller's transaction is recorded in it.
 func TestConcurrentReadsEachRecorded(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		a := storetest.NewApp(t, db, app.Config{})
-		v := a.Vault
-		putAccount(t, a, "u-1", "zj")
-		if _, err := v.Put(as(principal.Service, "svc"), "u-1", vault.PII{Phone: "13912345678"}); err != nil {
-			t.Fatal(err)
-		}
+		v := oneWithPhone(t, db)
 		const n = 64
 		errc := make(chan error, n)
 		for i := range n {
