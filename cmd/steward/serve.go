@@ -83,7 +83,14 @@ func checkRetention(c retention.Config) error {
 // requests in flight finish (up to grace), stops the workers (the bulk batch in flight
 // commits, the sequencer signs a last checkpoint) and closes the database.
 func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Duration, reach notify.Reach) error {
-	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	return e.serveThen(ctx, f, addr, grace, reach, slog.New(slog.NewJSONHandler(e.stderr, nil)), nil)
+}
+
+// serveThen is serve, calling then (when not nil) once the API is listening, while the
+// workers run; an error from then stops the server and is returned (steward demo loads
+// its scenario this way).
+func (e *env) serveThen(ctx context.Context, f dbFlags, addr string, grace time.Duration, reach notify.Reach, log *slog.Logger,
+	then func(ctx context.Context, a *opened, url string) error) error {
 	key, err := e.auditKey(f, log)
 	if err != nil {
 		return err
@@ -123,7 +130,19 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Dura
 
 	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
 	fmt.Fprintf(e.stdout, "steward listening on http://%s\n", ln.Addr())
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if then != nil {
+		go func() {
+			if err := then(ctx, a, "http://"+ln.Addr().String()); err != nil {
+				stop(err)
+			}
+		}()
+	}
 	if err := serveUntil(ctx, srv, ln, a.Workers(), grace, log); err != nil {
+		return err
+	}
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	log.Info("stopped")
