@@ -212,11 +212,6 @@ func (d *demoLoader) vault() error {
 			return err
 		}
 	}
-	for i := range 30 {
-		if err := d.as(principal.Service, "PUT", "/v1/accounts/"+d.pop[i].ID+"/pii", demoPII(i), nil); err != nil {
-			return err
-		}
-	}
 	purposes := map[string]any{
 		"delivery":            map[string]any{"roles": []string{"agent"}, "fields": []string{"phone", "address"}, "requires_ticket": true, "per_actor_daily": 50},
 		"fraud-investigation": map[string]any{"roles": []string{"security", "compliance"}, "fields": []string{"name", "phone", "id_number", "bank_card", "address", "plate"}, "requires_ticket": true, "per_actor_daily": 20},

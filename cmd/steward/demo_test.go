@@ -96,7 +96,9 @@ func TestDemo(t *testing.T) {
 	for _, e := range log.Entries {
 		actions = append(actions, e.Action)
 	}
-	if got := strings.Join(actions, " "); !strings.Contains(got, "pii.read") || !strings.Contains(got, "pii.reveal") || !strings.Contains(got, "pii.lookup") {
+	// Written once, read masked and revealed by the agent, revealed by security for the
+	// investigation, found by its phone number.
+	if got := strings.Join(actions, " "); got != "pii.put pii.read pii.reveal pii.reveal pii.lookup" {
 		t.Fatalf("the banned user's access log: %s", got)
 	}
 	teams := map[string]bool{}
