@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -65,7 +66,7 @@ func sqliteExists(f dbFlags, create bool) error {
 func (e *env) keysCmd() *cobra.Command {
 	keys := &cobra.Command{Use: "keys", Short: "Manage API keys"}
 	var f dbFlags
-	var role, name, expires string
+	var role, name, team, expires string
 	create := &cobra.Command{
 		Use:   "create",
 		Short: "Create an API key and print it as the last line of stdout",
@@ -88,11 +89,15 @@ func (e *env) keysCmd() *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			secret, k, err := a.Keys.Create(cmd.Context(), r, name, ttl)
+			secret, k, err := a.Keys.CreateKey(cmd.Context(), auth.KeySpec{Role: r, Name: name, Team: team, TTL: ttl})
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stderr, "created key %q (role %s); it is shown once, store it now:\n", k.Name, k.Role)
+			inTeam := ""
+			if k.Team != "" {
+				inTeam = ", team " + k.Team
+			}
+			fmt.Fprintf(e.stderr, "created key %q (role %s%s); it is shown once, store it now:\n", k.Name, k.Role, inTeam)
 			fmt.Fprintln(e.stdout, secret)
 			return nil
 		},
@@ -100,6 +105,7 @@ func (e *env) keysCmd() *cobra.Command {
 	e.addDBFlags(create, &f)
 	create.Flags().StringVar(&role, "role", "", "the key's role (required)")
 	create.Flags().StringVar(&name, "name", "", "a name for logs and the audit log (default ROLE-xxxxxxxx)")
+	create.Flags().StringVar(&team, "team", "", "the team of the staff member holding it, shown with their role in users' access logs (default none)")
 	create.Flags().StringVar(&expires, "expires", "", "refuse the key after this long: a Go duration or days, as 90d (default never)")
 	create.MarkFlagRequired("role")
 	keys.AddCommand(create, e.keysListCmd(), e.keysRevokeCmd(), e.keysRotateCmd())
@@ -123,19 +129,19 @@ func (e *env) keysListCmd() *cobra.Command {
 	var f dbFlags
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List API keys, newest first: id, name, role, created, last used, expires, revoked",
+		Short: "List API keys, newest first: id, name, role, team, created, last used, expires, revoked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return e.withKeys(cmd, f, func(ring *auth.Keyring) error {
 				w := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
-				fmt.Fprintln(w, "ID\tNAME\tROLE\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
+				fmt.Fprintln(w, "ID\tNAME\tROLE\tTEAM\tCREATED\tLAST USED\tEXPIRES\tREVOKED")
 				for after := ""; ; {
 					list, err := ring.List(cmd.Context(), after, 500)
 					if err != nil {
 						return err
 					}
 					for _, k := range list {
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Role, k.CreatedAt.Format(time.RFC3339),
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Role, cmp.Or(k.Team, "-"), k.CreatedAt.Format(time.RFC3339),
 							optTime(k.LastUsedAt), optTime(k.ExpiresAt), optTime(k.RevokedAt))
 					}
 					if len(list) < 500 {

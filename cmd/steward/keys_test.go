@@ -26,14 +26,14 @@ func TestKeysCommands(t *testing.T) {
 				t.Fatalf("a bad --expires: %v", err)
 			}
 			steward(t, with("keys", "create", "--role", "admin", "--name", "root")...)
-			old := lastLine(steward(t, with("keys", "create", "--role", "service", "--name", "backend", "--expires", "90d")...))
+			old := lastLine(steward(t, with("keys", "create", "--role", "service", "--name", "backend", "--team", "platform", "--expires", "90d")...))
 			list := steward(t, with("keys", "list")...)
 			lines := strings.Split(strings.TrimSpace(list), "\n")
 			if len(lines) != 3 || !strings.Contains(lines[2], "root") {
 				t.Fatalf("keys list:\n%s\nwant a header, backend then root", list)
 			}
-			if f := strings.Fields(lines[1]); len(f) != 7 || f[1] != "backend" || f[4] != "-" || f[5] == "-" || f[6] != "-" {
-				t.Fatalf("keys list:\n%s\nwant a header, backend (expiring, neither used nor revoked) then root", list)
+			if f := strings.Fields(lines[1]); len(f) != 8 || f[1] != "backend" || f[3] != "platform" || f[5] != "-" || f[6] == "-" || f[7] != "-" {
+				t.Fatalf("keys list:\n%s\nwant a header, backend (team platform, expiring, neither used nor revoked) then root", list)
 			}
 			p := serve(t, db...)
 			ctx := context.Background()

@@ -11,6 +11,7 @@ import (
 	"github.com/stewardhq/steward/internal/retention"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/takeout"
+	"github.com/stewardhq/steward/internal/vault"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -23,8 +24,9 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	retention retention.Config // serve's record horizons, from its flags
-	takeout   takeout.Config   // serve's data export settings, from its flags
+	retention      retention.Config // serve's record horizons, from its flags
+	takeout        takeout.Config   // serve's data export settings, from its flags
+	accessLogNames vault.ActorNames // how serve's vault names staff in access logs
 }
 
 // run parses args and runs the command they name.
@@ -43,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.keysCmd(), e.accountsCmd(), e.versionCmd())
 	root.AddCommand(e.auditCmd())
 	root.AddCommand(e.bulkCmd(), e.appealsCmd(), e.casesCmd(), e.ledgerCmd(), e.vaultCmd(), e.genCmd(), e.exportsCmd())
+	root.AddCommand(e.demoCmd())
 	return readable(root.ExecuteContext(ctx))
 }
 

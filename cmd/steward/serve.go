@@ -20,6 +20,7 @@ import (
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/retention"
+	"github.com/stewardhq/steward/internal/vault"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -29,6 +30,7 @@ func (e *env) serveCmd() *cobra.Command {
 	var reach notify.Reach
 	var keep retention.Config
 	var tk takeoutFlags
+	var names string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
@@ -49,6 +51,9 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 			if e.takeout, err = tk.config(f.dataDir, addr); err != nil {
 				return err
 			}
+			if e.accessLogNames, err = vault.ParseActorNames(names); err != nil {
+				return err
+			}
 			return e.serve(cmd.Context(), f, addr, grace, reach)
 		},
 	}
@@ -58,6 +63,8 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 	cmd.Flags().BoolVar(&reach.AllowPrivate, "webhook-allow-private", false, "let webhooks reach loopback, link-local, private and unspecified addresses")
 	cmd.Flags().DurationVar(&keep.Idempotency, "idempotency-ttl", retention.DefaultIdempotency, "how long a write's Idempotency-Key answers retries; after it a retry is a new request")
 	cmd.Flags().DurationVar(&keep.Deliveries, "delivery-history", retention.DefaultDeliveries, "how long webhook delivery attempts are kept")
+	cmd.Flags().StringVar(&names, "access-log-names", string(vault.NamesPseudonym),
+		"how users' access logs name the staff who reached their data: pseudonym (stable, only Steward can tell who), name, or none (role and team only)")
 	cmd.Flags().DurationVar(&keep.Notices, "notice-history", retention.DefaultNotices, "how long notices to users are kept")
 	addTakeoutFlags(cmd, &tk)
 	return cmd
@@ -81,7 +88,14 @@ func checkRetention(c retention.Config) error {
 // requests in flight finish (up to grace), stops the workers (the bulk batch in flight
 // commits, the sequencer signs a last checkpoint) and closes the database.
 func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Duration, reach notify.Reach) error {
-	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+	return e.serveThen(ctx, f, addr, grace, reach, slog.New(slog.NewJSONHandler(e.stderr, nil)), nil)
+}
+
+// serveThen is serve, calling then (when not nil) once the API is listening, while the
+// workers run; an error from then stops the server and is returned (steward demo loads
+// its scenario this way).
+func (e *env) serveThen(ctx context.Context, f dbFlags, addr string, grace time.Duration, reach notify.Reach, log *slog.Logger,
+	then func(ctx context.Context, a *opened, url string) error) error {
 	key, err := e.auditKey(f, log)
 	if err != nil {
 		return err
@@ -91,7 +105,7 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Dura
 		return err
 	}
 	var inFlight atomic.Int64 // API requests being served
-	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, Webhooks: reach, Takeout: e.takeout, Bulk: bulk.Config{
+	a, err := openApp(ctx, f, log, app.Config{AuditKey: key, MasterKey: master, Retention: e.retention, Webhooks: reach, Takeout: e.takeout, Vault: vault.Config{Names: e.accessLogNames}, Bulk: bulk.Config{
 		// While the API serves requests the bulk runner works 40% of the time, and flat
 		// out otherwise. On 2 cores under a flood of checks (BenchmarkCheckDuringBulkExecute)
 		// that leaves the check API 58-76% of its idle throughput and sanctions 6-7.5k/s;
@@ -121,7 +135,19 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Dura
 
 	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
 	fmt.Fprintf(e.stdout, "steward listening on http://%s\n", ln.Addr())
+	ctx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
+	if then != nil {
+		go func() {
+			if err := then(ctx, a, "http://"+ln.Addr().String()); err != nil {
+				stop(err)
+			}
+		}()
+	}
 	if err := serveUntil(ctx, srv, ln, a.Workers(), grace, log); err != nil {
+		return err
+	}
+	if err := context.Cause(ctx); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}
 	log.Info("stopped")

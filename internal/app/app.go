@@ -79,6 +79,10 @@ type Config struct {
 	// MasterKey wraps the vault's data keys (serve reads STEWARD_MASTER_KEY_FILE or
 	// master.key in the data directory); the process's memory key when nil, for tests.
 	MasterKey *vault.Master
+	// Vault tunes the vault: Names says how its entries, which users' access logs show,
+	// name the staff who acted (serve --access-log-names); its Master (MasterKey) and
+	// Alerter are filled in.
+	Vault vault.Config
 	// Retention says how long idempotency records, delivery history and notices are
 	// kept (serve --idempotency-ttl, --delivery-history, --notice-history); its Logger
 	// defaults to Logger.
@@ -133,7 +137,8 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	rec := audit.NewRecorder(st.Audit)
 	ix := enforce.NewIndex()
-	vlt, err := vault.NewService(st.Vault, st.Accounts, st.Tx, rec, vault.Config{Master: cfg.MasterKey, Alerter: securityAlerts{st.Webhooks}})
+	cfg.Vault.Master, cfg.Vault.Alerter = cfg.MasterKey, securityAlerts{st.Webhooks}
+	vlt, err := vault.NewService(st.Vault, st.Accounts, st.Tx, rec, cfg.Vault)
 	if err != nil {
 		return nil, err
 	}

@@ -43,7 +43,8 @@ func (r Row) entry() (Entry, error) {
 		return e, &TamperError{Index: r.Index, Reason: "the leaf is not an entry: " + err.Error()}
 	}
 	c := r.Columns
-	if !c.Time.Equal(e.Time) || c.Actor != e.Actor || c.Action != e.Action || c.Subject != e.Subject || c.RequestID != e.RequestID {
+	// The columns hold the actor's name and role; a team is in the leaf only.
+	if !c.Time.Equal(e.Time) || c.Actor.Name != e.Actor.Name || c.Actor.Role != e.Actor.Role || c.Action != e.Action || c.Subject != e.Subject || c.RequestID != e.RequestID {
 		return e, &TamperError{Index: r.Index, Reason: "its columns (time, actor, action, subject, request ID) differ from its leaf"}
 	}
 	return e, nil

@@ -22,11 +22,14 @@ import (
 
 // Key is a stored API key: everything but the secret.
 type Key struct {
-	ID        string         `json:"id"`
-	Name      string         `json:"name"`
-	Role      principal.Role `json:"role"`
-	Hash      []byte         `json:"-"`
-	CreatedAt time.Time      `json:"created_at"`
+	ID   string         `json:"id"`
+	Name string         `json:"name"`
+	Role principal.Role `json:"role"`
+	// Team is the team of the staff member holding the key, "" when none was given;
+	// the vault's access log shows it to the users whose data the key reached.
+	Team      string    `json:"team,omitempty"`
+	Hash      []byte    `json:"-"`
+	CreatedAt time.Time `json:"created_at"`
 	// LastUsedAt is when a request last used the key, written at most once a minute.
 	LastUsedAt *time.Time `json:"last_used_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
@@ -144,7 +147,9 @@ func (s *Keyring) Authenticate(ctx context.Context, secret string) (principal.Pr
 	if err != nil {
 		return principal.Principal{}, err
 	}
-	return principal.Key(k.Name, k.Role, k.ID), nil
+	p := principal.Key(k.Name, k.Role, k.ID)
+	p.Team = k.Team
+	return p, nil
 }
 
 // key returns the key whose secret this is. Returns errs.Unauthorized for an unknown or

@@ -16,24 +16,48 @@ import (
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
 
+// KeySpec is what a new key is made with.
+type KeySpec struct {
+	Role principal.Role
+	Name string        // a default name (role and part of the ID) when empty
+	Team string        // optional; letters, digits, '.', '_' or '-' as a name
+	TTL  time.Duration // for ever when zero
+}
+
 // Create makes a key with role and name (a default name when empty), lasting ttl (for
 // ever when zero), and returns the secret, which is never shown again. Returns
 // errs.Invalid for a bad role, name or ttl and errs.Conflict for a name in use.
 func (s *Keyring) Create(ctx context.Context, role principal.Role, name string, ttl time.Duration) (secret string, k *Key, err error) {
-	if _, err := principal.ParseRole(string(role)); err != nil {
-		return "", nil, err
+	return s.CreateKey(ctx, KeySpec{Role: role, Name: name, TTL: ttl})
+}
+
+// CreateKey makes a key as spec says and returns the secret, which is never shown again.
+// Returns errs.Invalid naming every field at fault (role, name, team, expires) and
+// errs.Conflict for a name in use.
+func (s *Keyring) CreateKey(ctx context.Context, spec KeySpec) (secret string, k *Key, err error) {
+	var bad errs.Fields
+	if _, err := principal.ParseRole(string(spec.Role)); err != nil {
+		bad.Add("role", "must be one of %v", principal.Roles)
 	}
-	if ttl < 0 {
-		return "", nil, errs.Field("expires", "must be a positive duration, got %v", ttl)
+	if spec.TTL < 0 {
+		bad.Add("expires", "must be a positive duration, got %v", spec.TTL)
 	}
 	id := uuid.Must(uuid.NewV7()).String()
+	name := spec.Name
 	if name == "" {
-		name = string(role) + "-" + id[len(id)-8:]
+		name = string(spec.Role) + "-" + id[len(id)-8:]
 	}
 	if !namePattern.MatchString(name) {
-		return "", nil, errs.Field("name", "must be 1 to 64 letters, digits, '.', '_' or '-'")
+		bad.Add("name", "must be 1 to 64 letters, digits, '.', '_' or '-'")
 	}
-	secret, k = s.newKey(id, name, role, ttl)
+	if spec.Team != "" && !namePattern.MatchString(spec.Team) {
+		bad.Add("team", "must be 1 to 64 letters, digits, '.', '_' or '-'")
+	}
+	if err := bad.Err(); err != nil {
+		return "", nil, err
+	}
+	secret, k = s.newKey(id, name, spec.Role, spec.TTL)
+	k.Team = spec.Team
 	err = s.tx.Write(ctx, func(ctx context.Context) error {
 		if err := s.store.Create(ctx, k); err != nil {
 			return err
@@ -127,6 +151,7 @@ func (s *Keyring) Rotate(ctx context.Context, name string, grace time.Duration) 
 			ttl = old.ExpiresAt.Sub(old.CreatedAt)
 		}
 		secret, k = s.newKey(uuid.Must(uuid.NewV7()).String(), old.Name, old.Role, ttl)
+		k.Team = old.Team
 		retire := k.CreatedAt.Add(grace)
 		if old.ExpiresAt != nil && old.ExpiresAt.Before(retire) {
 			retire = *old.ExpiresAt

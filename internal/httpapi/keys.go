@@ -20,7 +20,7 @@ func (s *server) keyRoutes() []route {
 	admin := []principal.Role{principal.Admin}
 	return []route{
 		{Method: "GET", Path: "/v1/keys", Roles: admin,
-			Summary: "Lists API keys newest first, a page at a time: name, role, created, last used (to the minute), expires, revoked, replaced_by after a rotation.",
+			Summary: "Lists API keys newest first, a page at a time: name, role, team (when given), created, last used (to the minute), expires, revoked, replaced_by after a rotation.",
 			Query:   pageParams, Reply: keyPage{}, handle: s.listKeys},
 		{Method: "DELETE", Path: "/v1/keys/{id}", Roles: admin,
 			Summary: "Revokes an API key and returns it; every process refuses it within a second. 404 if revoked already; 409 for the last admin key in use.",

@@ -47,13 +47,16 @@ func ParseRole(s string) (Role, error) {
 	return "", errs.Field("role", "must be one of %v", Roles)
 }
 
-// Principal is who acts. Its JSON form, {"name", "role"}, is what the audit log and
-// stored records (a sanction's author) hold.
+// Principal is who acts. Its JSON form, {"name", "role"} and "team" when there is one,
+// is what the audit log and stored records (a sanction's author) hold.
 type Principal struct {
 	// Name is the staff key's name, the end user's account ID, or "steward".
 	Name string `json:"name"`
 	// Role is a staff role, User or System.
 	Role Role `json:"role"`
+	// Team is the staff member's team (a key's team), "" when none was given. Absent
+	// from the JSON when empty, so records from before it existed keep their bytes.
+	Team string `json:"team,omitempty"`
 	// Credential is the ID of the key or token that authenticated the principal, "" for
 	// Steward itself. It scopes idempotency keys; it is not recorded.
 	Credential string `json:"-"`

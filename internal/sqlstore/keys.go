@@ -18,7 +18,10 @@ func (db *DB) Keys() *Keys { return &Keys{db} }
 
 var _ auth.Store = (*Keys)(nil)
 
-const keyColumns = "id, name, role, hash, created_at, expires_at, revoked_at, replaced_by, last_used_at"
+const keyColumns = "id, name, role, hash, created_at, expires_at, revoked_at, replaced_by, last_used_at, team"
+
+// keysFrom is every key with its team, if any (see migration 0031).
+const keysFrom = " FROM api_keys LEFT JOIN api_key_teams ON key_id = id"
 
 func (s *Keys) Create(ctx context.Context, k *auth.Key) (err error) {
 	defer wrapErr(&err, "sqlstore.Keys.Create", k.Name)
@@ -27,27 +30,30 @@ func (s *Keys) Create(ctx context.Context, k *auth.Key) (err error) {
 	if errs.CodeOf(err) == errs.Conflict {
 		return errs.E(errs.Conflict, "a key named %q exists already", k.Name)
 	}
+	if err == nil && k.Team != "" {
+		_, err = s.db.exec(ctx, "INSERT INTO api_key_teams (key_id, team) VALUES (?, ?)", k.ID, k.Team)
+	}
 	return err
 }
 
 func (s *Keys) ByHash(ctx context.Context, hash []byte) (_ *auth.Key, err error) {
 	defer wrapErr(&err, "sqlstore.Keys.ByHash", "")
-	return s.one(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE hash = ?", hash)
+	return s.one(ctx, "SELECT "+keyColumns+keysFrom+" WHERE hash = ?", hash)
 }
 
 func (s *Keys) Get(ctx context.Context, id string) (_ *auth.Key, err error) {
 	defer wrapErr(&err, "sqlstore.Keys.Get", id)
-	return s.one(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE id = ?", id)
+	return s.one(ctx, "SELECT "+keyColumns+keysFrom+" WHERE id = ?", id)
 }
 
 func (s *Keys) InUse(ctx context.Context, name string) (_ *auth.Key, err error) {
 	defer wrapErr(&err, "sqlstore.Keys.InUse", name)
-	return s.one(ctx, "SELECT "+keyColumns+" FROM api_keys WHERE name = ? AND revoked_at IS NULL AND replaced_by IS NULL", name)
+	return s.one(ctx, "SELECT "+keyColumns+keysFrom+" WHERE name = ? AND revoked_at IS NULL AND replaced_by IS NULL", name)
 }
 
 func (s *Keys) List(ctx context.Context, after string, limit int) (_ []*auth.Key, err error) {
 	defer wrapErr(&err, "sqlstore.Keys.List", after)
-	q, args := newestFirst("SELECT "+keyColumns+" FROM api_keys WHERE 1 = 1", nil, after, limit)
+	q, args := newestFirst("SELECT "+keyColumns+keysFrom+" WHERE 1 = 1", nil, after, limit)
 	return collect(ctx, s.db, scanKey, q, args...)
 }
 
@@ -102,13 +108,13 @@ func scanKey(scan func(...any) error) (*auth.Key, error) {
 	var k auth.Key
 	var created int64
 	var expires, revoked, used sql.NullInt64
-	var replaced sql.NullString
-	if err := scan(&k.ID, &k.Name, &k.Role, &k.Hash, &created, &expires, &revoked, &replaced, &used); err != nil {
+	var replaced, team sql.NullString
+	if err := scan(&k.ID, &k.Name, &k.Role, &k.Hash, &created, &expires, &revoked, &replaced, &used, &team); err != nil {
 		return nil, err
 	}
 	k.CreatedAt = fromNanos(created)
 	k.ExpiresAt, k.RevokedAt, k.LastUsedAt = fromOptNanos(expires), fromOptNanos(revoked), fromOptNanos(used)
-	k.ReplacedBy = replaced.String
+	k.ReplacedBy, k.Team = replaced.String, team.String
 	return &k, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/auth"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
@@ -96,6 +97,44 @@ func TestKeyLifecycle(t *testing.T) {
 
 		if actions := storetest.PendingActions(t, db); strings.Join(actions, " ") != "key.create key.create key.create key.revoke key.create key.rotate" {
 			t.Fatalf("audited %v", actions)
+		}
+	})
+}
+
+// A key may carry its holder's team: stored, listed, carried in the principal it
+// authenticates, kept by rotation; a bad team is refused with the other bad fields.
+func TestKeyTeam(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ring := storetest.NewApp(t, db, app.Config{}).Keys
+		secret, k, err := ring.CreateKey(ctx, auth.KeySpec{Role: principal.Agent, Name: "amy", Team: "cs-hangzhou"})
+		if err != nil || k.Team != "cs-hangzhou" {
+			t.Fatalf("create: %+v, %v", k, err)
+		}
+		if _, _, err := ring.CreateKey(ctx, auth.KeySpec{Role: principal.Agent, Name: "bob"}); err != nil {
+			t.Fatal(err)
+		}
+		p, err := ring.Authenticate(ctx, secret)
+		if err != nil || p.Team != "cs-hangzhou" || p.Name != "amy" || p.Role != principal.Agent {
+			t.Fatalf("principal %+v, %v", p, err)
+		}
+		list, err := ring.List(ctx, "", 10)
+		if err != nil || len(list) != 2 || list[0].Team != "" || list[1].Team != "cs-hangzhou" {
+			t.Fatalf("list: %+v, %v", list, err)
+		}
+		newSecret, next, err := ring.Rotate(ctx, "amy", time.Hour)
+		if err != nil || next.Team != "cs-hangzhou" {
+			t.Fatalf("rotated: %+v, %v", next, err)
+		}
+		if p, err := ring.Authenticate(ctx, newSecret); err != nil || p.Team != "cs-hangzhou" {
+			t.Fatalf("rotated principal %+v, %v", p, err)
+		}
+		_, _, err = ring.CreateKey(ctx, auth.KeySpec{Role: "boss", Name: "a b", Team: "no spaces", TTL: -time.Hour})
+		var names []string
+		for _, f := range errs.FieldsOf(err) {
+			names = append(names, f.Field)
+		}
+		if strings.Join(names, " ") != "role expires name team" {
+			t.Fatalf("bad spec: %v, fields %v", err, names)
 		}
 	})
 }

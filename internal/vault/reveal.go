@@ -91,7 +91,7 @@ func (s *Service) Reveal(ctx context.Context, account string, req RevealRequest)
 	if err != nil {
 		return nil, err
 	}
-	entries, err := s.audit.Entries(ctx, c)
+	entries, err := s.entries(ctx, c)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ func (s *Service) refuse(ctx context.Context, account string, actor principal.Pr
 	if err != nil {
 		return err
 	}
-	entries, err := s.audit.Entries(ctx, c)
+	entries, err := s.entries(ctx, c)
 	if err != nil {
 		return err
 	}

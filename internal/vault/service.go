@@ -37,6 +37,14 @@ type Config struct {
 	Master  *Master
 	Alerter Alerter // none when nil
 	Now     func() time.Time
+	// Names says how entries name the staff who acted; NamesPseudonym when empty.
+	Names ActorNames
+	// KeyCache is how many accounts' opened data keys are kept in memory (see
+	// keyCache): DefaultKeyCache when 0, none when negative.
+	KeyCache int
+	// EntryPerRead writes each read's entries in a transaction of its own rather than
+	// batched with concurrent reads' (see readLog): the vault as it was, for benchmarks.
+	EntryPerRead bool
 }
 
 // Service keeps personal data: Put, masked reads, reveals for a purpose, lookups and
@@ -49,6 +57,9 @@ type Service struct {
 	master   *Master
 	alert    Alerter
 	now      func() time.Time
+	names    ActorNames
+	ciphers  *keyCache // opened data keys
+	reads    *readLog  // nil with Config.EntryPerRead
 
 	mu        sync.Mutex
 	indexKey  []byte // blind indexes
@@ -68,7 +79,21 @@ func NewService(store Store, accts accounts.Store, tx txn.Runner, rec *audit.Rec
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{store: store, accounts: accts, tx: tx, audit: rec, master: cfg.Master, alert: cfg.Alerter, now: cfg.Now}, nil
+	if cfg.Names == "" {
+		cfg.Names = NamesPseudonym
+	}
+	if _, err := ParseActorNames(string(cfg.Names)); err != nil {
+		return nil, err
+	}
+	if cfg.KeyCache == 0 {
+		cfg.KeyCache = DefaultKeyCache
+	}
+	s := &Service{store: store, accounts: accts, tx: tx, audit: rec, master: cfg.Master, alert: cfg.Alerter, now: cfg.Now,
+		names: cfg.Names, ciphers: newKeyCache(cfg.KeyCache)}
+	if !cfg.EntryPerRead {
+		s.reads = &readLog{tx: tx, audit: rec}
+	}
+	return s, nil
 }
 
 // Master returns the master key.
@@ -105,13 +130,9 @@ func (s *Service) seal(account string, p *PII, index []byte, now time.Time) (*Re
 
 // open decrypts a record.
 func (s *Service) open(r *Record) (*PII, error) {
-	dk, err := s.master.Unwrap(r.DataKey, wrapAD(r.Account))
+	g, err := s.cipher(r)
 	if err != nil {
 		return nil, err
-	}
-	g, err := subtle.NewAESGCM(dk)
-	if err != nil {
-		return nil, fmt.Errorf("vault: data key: %w", err)
 	}
 	plain, err := g.Decrypt(r.Sealed, []byte(r.Account))
 	if err != nil {
@@ -122,6 +143,24 @@ func (s *Service) open(r *Record) (*PII, error) {
 		return nil, fmt.Errorf("vault: decode %s: %w", r.Account, err)
 	}
 	return &p, nil
+}
+
+// cipher returns the cipher of r's data key, from the cache or unwrapped.
+func (s *Service) cipher(r *Record) (*subtle.AESGCM, error) {
+	now := s.now()
+	if g := s.ciphers.get(r.Account, r.DataKey, now); g != nil {
+		return g, nil
+	}
+	dk, err := s.master.Unwrap(r.DataKey, wrapAD(r.Account))
+	if err != nil {
+		return nil, err
+	}
+	g, err := subtle.NewAESGCM(dk)
+	if err != nil {
+		return nil, fmt.Errorf("vault: data key: %w", err)
+	}
+	s.ciphers.put(r.Account, r.DataKey, g, now)
+	return g, nil
 }
 
 // namesOnly is the digested value of a vault entry: field names, never values.
@@ -204,7 +243,7 @@ func (s *Service) Write(ctx context.Context, sealed []*Sealed) error {
 	for i, sd := range sealed {
 		ids[i], recs[i], changes[i] = sd.rec.Account, sd.rec, sd.change
 	}
-	entries, err := s.audit.Entries(ctx, changes...)
+	entries, err := s.entries(ctx, changes...)
 	if err != nil {
 		return err
 	}
@@ -260,13 +299,27 @@ func (s *Service) Masked(ctx context.Context, account string) (*PII, error) {
 	return Mask(p), nil
 }
 
-// record writes the entries of changes in a transaction of their own.
+// entries makes the audit entries of the vault's changes, naming the actor as the
+// platform chose (see ActorNames).
+func (s *Service) entries(ctx context.Context, changes ...audit.Change) ([]*audit.Entry, error) {
+	rctx, err := s.recorded(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.audit.Entries(rctx, changes...)
+}
+
+// record writes the entries of changes, which are reads, in a transaction of their own
+// or, unless Config.EntryPerRead, in a batch with other reads' (see readLog).
 func (s *Service) record(ctx context.Context, changes ...audit.Change) error {
-	entries, err := s.audit.Entries(ctx, changes...)
+	entries, err := s.entries(ctx, changes...)
 	if err != nil {
 		return err
 	}
-	return s.tx.Write(ctx, func(ctx context.Context) error { return s.audit.Append(ctx, entries) })
+	if s.reads == nil {
+		return s.tx.Write(ctx, func(ctx context.Context) error { return s.audit.Append(ctx, entries) })
+	}
+	return s.reads.record(ctx, entries)
 }
 
 // MaxLookup is the most accounts a lookup answers.
@@ -334,12 +387,20 @@ func (s *Service) Erase(ctx context.Context, account string) (*Erased, error) {
 		if err != nil {
 			return err
 		}
+		// Forgotten now and again once committed: a read that fetched the record
+		// before the delete may have cached its key meanwhile.
+		s.ciphers.drop(account)
+		s.tx.AfterCommit(ctx, func() { s.ciphers.drop(account) })
 		out = &Erased{Account: account, Fields: r.Fields, ErasedAt: s.now().UTC()}
 		c, err := s.change(ctx, ActionErase, account, r.Fields, nil)
 		if err != nil {
 			return err
 		}
-		return s.audit.Record(ctx, c)
+		entries, err := s.entries(ctx, c)
+		if err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, entries)
 	})
 	return out, err
 }

@@ -3,6 +3,7 @@ package vault_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,7 +164,7 @@ func TestVault(t *testing.T) {
 				t.Errorf("lookup %s %q = %v, %v; want %v", c.field, c.value, got, err, c.want)
 			}
 		}
-		if got := entries(t, db, vault.LookupMisses); len(got) != 1 || got[0].Fields[0] != "bank_card" || got[0].Actor.Name != "sam" {
+		if got := entries(t, db, vault.LookupMisses); len(got) != 1 || got[0].Fields[0] != "bank_card" || got[0].Actor.Name != pseudonym(t, v, "sam") {
 			t.Fatalf("entries of lookups that found nobody: %+v", got)
 		}
 		if _, err := v.Lookup(svc, "name", "x"); !sameFields(err, "field") {
@@ -324,4 +325,150 @@ func dumpPostgres(t *testing.T, cfg sqlstore.Config) []byte {
 		out = append(out, text...)
 	}
 	return out
+}
+
+func pseudonym(t *testing.T, v *vault.Service, name string) string {
+	t.Helper()
+	p, err := v.Pseudonym(context.Background(), principal.Key(name, principal.Agent, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// The vault's entries name the staff who acted as the platform chose, with their role
+// and team: a stable pseudonym by default (the same whatever the key or role, another
+// for someone else), the name, or nobody; Steward itself and end users as they are.
+func TestEntriesNameStaffAsChosen(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		for _, names := range []vault.ActorNames{"", vault.NamesName, vault.NamesNone} {
+			a := storetest.NewApp(t, db, app.Config{Vault: vault.Config{Names: names}})
+			v := a.Vault
+			account := "u-names-" + string(names)
+			putAccount(t, a, account, "zj")
+			amy := principal.Key("amy", principal.Agent, "key-1")
+			amy.Team = "cs-hangzhou"
+			amyAgain := principal.Key("amy", principal.Security, "key-2") // another key and role
+			bob := principal.Key("bob", principal.Agent, "key-3")
+			ctx := func(p principal.Principal) context.Context {
+				return principal.NewContext(audit.WithRequestID(context.Background(), "test"), p)
+			}
+			if _, err := v.Put(ctx(principal.Steward), account, vault.PII{Phone: "13912345678"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range []principal.Principal{amy, amyAgain, bob} {
+				if _, err := v.Masked(ctx(p), account); err != nil {
+					t.Fatal(err)
+				}
+			}
+			subject, err := v.Commitment(context.Background(), account)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, e := range entries(t, db, subject) {
+				got = append(got, fmt.Sprintf("%s/%s/%s", e.Actor.Name, e.Actor.Role, e.Actor.Team))
+			}
+			var want []string
+			switch names {
+			case "":
+				pa, pb := pseudonym(t, v, "amy"), pseudonym(t, v, "bob")
+				if !strings.HasPrefix(pa, "staff-") || len(pa) != 14 || pa == pb {
+					t.Fatalf("pseudonyms %q %q", pa, pb)
+				}
+				want = []string{"steward/system/", pa + "/agent/cs-hangzhou", pa + "/security/", pb + "/agent/"}
+			case vault.NamesName:
+				want = []string{"steward/system/", "amy/agent/cs-hangzhou", "amy/security/", "bob/agent/"}
+			case vault.NamesNone:
+				want = []string{"steward/system/", "/agent/cs-hangzhou", "/security/", "/agent/"}
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("names %q: entries' actors %v, want %v", names, got, want)
+			}
+		}
+	})
+	if _, err := vault.ParseActorNames("initials"); errs.CodeOf(err) != errs.Invalid {
+		t.Fatalf("an unknown choice: %v", err)
+	}
+}
+
+// oneWithPhone returns a vault over db holding a phone number for account u-1.
+func oneWithPhone(t *testing.T, db *sqlstore.DB) *vault.Service {
+	t.Helper()
+	a := storetest.NewApp(t, db, app.Config{})
+	putAccount(t, a, "u-1", "zj")
+	if _, err := a.Vault.Put(as(principal.Service, "svc"), "u-1", vault.PII{Phone: "13912345678"}); err != nil {
+		t.Fatal(err)
+	}
+	return a.Vault
+}
+
+// Reads keep the account's opened data key; erasure drops it, and a Put (a new data key)
+// is never opened with the old one.
+func TestOpenedKeysCached(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		v := oneWithPhone(t, db)
+		svc, agent := as(principal.Service, "svc"), as(principal.Agent, "alice")
+		for range 3 {
+			if _, err := v.Masked(agent, "u-1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := vault.CachedKeys(v); n != 1 {
+			t.Fatalf("%d opened keys cached after reads of one account", n)
+		}
+		if _, err := v.Put(svc, "u-1", vault.PII{Phone: "13987654321"}); err != nil {
+			t.Fatal(err)
+		}
+		if m, err := v.Masked(agent, "u-1"); err != nil || m.Phone != "139****4321" {
+			t.Fatalf("read after a new Put: %+v, %v", m, err)
+		}
+		if _, err := v.Erase(svc, "u-1"); err != nil {
+			t.Fatal(err)
+		}
+		if n := vault.CachedKeys(v); n != 0 {
+			t.Fatalf("%d opened keys cached after erasure", n)
+		}
+		if _, err := v.Masked(agent, "u-1"); errs.CodeOf(err) != errs.NotFound {
+			t.Fatalf("read after erasure: %v", err)
+		}
+	})
+}
+
+// Concurrent reads are recorded in batches, and every one of them is recorded; a read
+// inside a caller's transaction is recorded in it.
+func TestConcurrentReadsEachRecorded(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		v := oneWithPhone(t, db)
+		const n = 64
+		errc := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, err := v.Masked(as(principal.Agent, fmt.Sprint("agent-", i)), "u-1")
+				errc <- err
+			}()
+		}
+		for range n {
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := db.Stores().Tx.Write(as(principal.Agent, "in-tx"), func(ctx context.Context) error {
+			_, err := v.Masked(ctx, "u-1")
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		subject, _ := v.Commitment(context.Background(), "u-1")
+		reads := 0
+		for _, e := range entries(t, db, subject) {
+			if e.Action == vault.ActionRead {
+				reads++
+			}
+		}
+		if reads != n+1 {
+			t.Fatalf("%d reads recorded, want %d", reads, n+1)
+		}
+	})
 }
