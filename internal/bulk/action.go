@@ -73,7 +73,7 @@ type Action struct {
 	Screens       []Screen            `json:"screens"`
 	Sanction      Template            `json:"sanction"`
 	Authority     authority.Authority `json:"authority"`
-	Notify        bool                `json:"notify"`
+	NotifyUsers   bool                `json:"notify_users"` // targets get notices; webhooks get events anyway (stored as "notify" before)
 	State         State               `json:"state"`
 	CanaryPercent float64             `json:"canary_percent"`
 	Progress      Progress            `json:"progress"`

@@ -235,7 +235,7 @@ func (s *Service) prepareBatch(ctx context.Context, a *Action, from, upto int) (
 			return nil, err
 		}
 	}
-	return s.enforce.PrepareMany(principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.Author), sns, a.Notify)
+	return s.enforce.PrepareMany(principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.Author), sns, a.NotifyUsers)
 }
 
 // ahead is a batch prepared while the batch before it commits, so the encoding,

@@ -121,10 +121,25 @@ type CreateRequest struct {
 	Screens   []Screen            `json:"screens"`
 	Sanction  Template            `json:"sanction"`
 	Authority authority.Authority `json:"authority"`
-	Notify    *bool               `json:"notify,omitempty"` // default true
+	// NotifyUsers says whether each target is sent a notice (default true). Webhooks that
+	// subscribe get the sanctions' events either way.
+	NotifyUsers *bool `json:"notify_users,omitempty"`
+	// Notify is the old name of NotifyUsers, still accepted; given both, they must agree.
+	Notify *bool `json:"notify,omitempty"`
 	// Hold freezes each target's wallet in a currency besides sanctioning it.
 	Hold *HoldSpec `json:"hold,omitempty"`
 	AppealSettings
+}
+
+// notifyUsers is the request's notify_users, or its old name notify, or true.
+func (r *CreateRequest) notifyUsers() bool {
+	switch {
+	case r.NotifyUsers != nil:
+		return *r.NotifyUsers
+	case r.Notify != nil:
+		return *r.Notify
+	}
+	return true
 }
 
 // Create validates and stores a draft action. Returns errs.Invalid naming every field
@@ -135,7 +150,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	now := s.now().UTC()
 	a := &Action{
 		ID: uuid.Must(uuid.NewV7()).String(), Name: r.Name, Criteria: r.Criteria, Screens: r.Screens,
-		Sanction: r.Sanction, Authority: r.Authority, Notify: r.Notify == nil || *r.Notify,
+		Sanction: r.Sanction, Authority: r.Authority, NotifyUsers: r.notifyUsers(),
 		AppealSettings: r.AppealSettings, Hold: r.Hold, State: Draft, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	a.Author = principal.FromContext(ctx)
@@ -145,6 +160,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	var fs errs.Fields
 	if !namePattern.MatchString(a.Name) {
 		fs.Add("name", "is required: 1 to 64 letters, digits, space or _ . : -")
+	}
+	if r.Notify != nil && r.NotifyUsers != nil && *r.Notify != *r.NotifyUsers {
+		fs.Add("notify", "is the old name of notify_users and says the opposite; give notify_users alone")
 	}
 	if _, err := compileAction(s.lang, a); err != nil {
 		fields := errs.FieldsOf(err)

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"testing"
@@ -116,12 +117,7 @@ func TestIdempotencyRecordExpires(t *testing.T) {
 func TestRetentionThinsCheckpoints(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			cfg := storetest.Config(t, kind)
-			db, err := sqlstore.Open(ctx, cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer db.Close()
+			db, raw := openRaw(t, kind)
 			l := openLog(t, db, storetest.AuditKey(t))
 			var notes [][]byte // the checkpoint of size i+1, as a witness would hold it
 			for range 60 {
@@ -131,7 +127,6 @@ func TestRetentionThinsCheckpoints(t *testing.T) {
 			// Sizes 1-20 were signed within one day 40 days ago, 21-40 within one hour two
 			// days ago, 41-60 an hour apart until now.
 			now := time.Date(2026, 6, 1, 12, 30, 0, 0, time.UTC)
-			raw := storetest.OpenRaw(t, cfg)
 			for size := 1; size <= 60; size++ {
 				at := now.Add(-40*24*time.Hour + time.Duration(size)*10*time.Minute)
 				if size > 20 {
@@ -191,4 +186,17 @@ steward_retention_deleted_total{record="webhook_deliveries"} 0
 			}
 		})
 	}
+}
+
+// openRaw opens a new database of kind, and a plain connection to it beside the store
+// for a test to change rows behind its back.
+func openRaw(t *testing.T, kind string) (*sqlstore.DB, *sql.DB) {
+	t.Helper()
+	cfg := storetest.Config(t, kind)
+	db, err := sqlstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, storetest.OpenRaw(t, cfg)
 }
