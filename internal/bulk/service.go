@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
@@ -369,6 +370,7 @@ func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Ac
 	if err != nil {
 		return nil, err
 	}
+	seed := rand.Uint64() | 1 // never 0, which says the canary is the first targets
 	return s.transition(ctx, id, "execute", struct {
 		Action          string  `json:"action"`
 		CanaryPercent   float64 `json:"canary_percent"`
@@ -385,7 +387,7 @@ func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Ac
 		if _, err := compileAction(s.lang, a); err != nil {
 			return err
 		}
-		a.State, a.CanaryPercent, a.AllowEvalErrors = Preparing, pct, r.AllowEvalErrors
+		a.State, a.CanaryPercent, a.AllowEvalErrors, a.CanarySeed = Preparing, pct, r.AllowEvalErrors, seed
 		a.recordResumer(ctx)
 		a.Progress.Accounts = n
 		a.startPhase(now)
@@ -497,13 +499,16 @@ func (s *Service) Targets(ctx context.Context, id string, after int64, limit int
 	if err != nil {
 		return nil, err
 	}
-	ts, err := s.store.Targets(ctx, a.ID, after, int64(a.Progress.Total), limit)
+	p := &a.Progress
+	after = max(0, min(after, int64(p.Total)))
+	ts, err := s.store.Targets(ctx, a.ID, p.ordAt(a, int(after)), p.ordAt(a, p.Total), limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]TargetState, len(ts))
 	for i, t := range ts {
-		out[i] = TargetState{Target: t, Sanctioned: t.Ord <= int64(a.Progress.Done), Reverted: t.Ord <= int64(a.Progress.Reverted)}
+		t.Ord = int64(p.posOf(a, t.Ord)) // served as its place in that order: 1, 2, 3, …
+		out[i] = TargetState{Target: t, Sanctioned: t.Ord <= int64(p.Done), Reverted: t.Ord <= int64(p.Reverted)}
 	}
 	return out, nil
 }
