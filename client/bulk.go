@@ -30,7 +30,7 @@ type BulkAction struct {
 	Screens       json.RawMessage `json:"screens"`
 	Sanction      json.RawMessage `json:"sanction"`
 	Authority     json.RawMessage `json:"authority"`
-	Notify        bool            `json:"notify"`
+	NotifyUsers   bool            `json:"notify_users"`
 	CanaryPercent float64         `json:"canary_percent"`
 	Progress      BulkProgress    `json:"progress"`
 	RevertReason  string          `json:"revert_reason,omitempty"`

@@ -63,6 +63,11 @@ type Progress struct {
 	// EvalErrors are the accounts scanned on which an expression failed, left
 	// unsanctioned (only with ExecuteRequest.AllowEvalErrors; otherwise the first pauses).
 	EvalErrors int `json:"eval_errors"`
+	// Regions counts the targets fixed so far by region, CanaryRegions those of them in
+	// the canary, and CanaryDrawn all of those (see canary.go).
+	Regions       map[string]int `json:"regions,omitempty"`
+	CanaryRegions map[string]int `json:"canary_regions,omitempty"`
+	CanaryDrawn   int            `json:"canary_drawn,omitempty"`
 }
 
 // Action is one bulk action.
@@ -73,9 +78,10 @@ type Action struct {
 	Screens       []Screen            `json:"screens"`
 	Sanction      Template            `json:"sanction"`
 	Authority     authority.Authority `json:"authority"`
-	Notify        bool                `json:"notify"`
+	NotifyUsers   bool                `json:"notify_users"` // targets get notices; webhooks get events anyway (stored as "notify" before)
 	State         State               `json:"state"`
 	CanaryPercent float64             `json:"canary_percent"`
+	CanarySeed    uint64              `json:"canary_seed,omitempty,string"` // draws the canary (canary.go); 0 before it was drawn
 	Progress      Progress            `json:"progress"`
 	Resumes       State               `json:"resumes,omitempty"` // paused: the state resume returns to
 	// Error says why the runner paused the action itself (an expression failed, or the
@@ -102,7 +108,7 @@ type Action struct {
 // Target is one account an execution sanctions, in the order it does so. The sanction's
 // ID is chosen when the target is fixed, so a batch run twice cannot make two.
 type Target struct {
-	Ord      int64  `json:"ord"`
+	Ord      int64  `json:"ord"` // stored: its number (canary.go); served: its place in that order, from 1
 	Account  string `json:"account"`
 	Sanction string `json:"sanction"`
 }

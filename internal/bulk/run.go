@@ -72,7 +72,9 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 	wctx, stop := s.watch(ctx, a) // for evaluating: ends on a pause
 	defer stop()
 	var ts []Target
-	next := int64(a.Progress.Total)
+	before := a.Progress.clone() // the page's draws count only if its targets are stored
+	p := &a.Progress
+	next := int64(p.Total)
 	failed := 0
 	for _, acc := range page {
 		v := j.verdict(wctx, acc, s.enforce.Active(acc.ID, now.UnixNano()))
@@ -81,6 +83,7 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 				return err // shut down, or the action changed
 			}
 			if !a.AllowEvalErrors {
+				a.Progress = before
 				e := j.failure(acc.ID, v)
 				return s.halt(ctx, a, e.Expr+" failed on account "+e.Account+": "+e.Message+
 					"; resume to go on, leaving such accounts unsanctioned")
@@ -91,11 +94,16 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 		if !v.matched || v.spared != "" || v.already {
 			continue
 		}
+		if a.CanarySeed != 0 {
+			ts = append(ts, Target{Ord: p.drawTarget(a, acc.Region), Account: acc.ID, Sanction: newSanctionID()})
+			continue
+		}
 		next++
 		ts = append(ts, Target{Ord: next, Account: acc.ID, Sanction: newSanctionID()})
 	}
-	p := &a.Progress
-	p.Total += len(ts)
+	if a.CanarySeed == 0 { // executed before the canary was drawn: the first targets
+		p.Total += len(ts)
+	}
 	p.Scanned += len(page)
 	p.EvalErrors += failed
 	if len(page) > 0 {
@@ -103,7 +111,15 @@ func (s *Service) prepare(ctx context.Context, a *Action) error {
 	}
 	if len(page) < s.page {
 		p.CanaryCount = 0
-		if a.CanaryPercent > 0 && p.Total > 0 {
+		switch {
+		case a.CanarySeed != 0:
+			// A canary asked for is never empty: when no block was complete enough to
+			// draw from (fewer targets than 100/percent), the first target is it.
+			p.CanaryCount = p.CanaryDrawn
+			if a.CanaryPercent > 0 && p.Total > 0 && p.CanaryCount == 0 {
+				p.CanaryCount = 1
+			}
+		case a.CanaryPercent > 0 && p.Total > 0:
 			p.CanaryCount = min(p.Total, int(math.Ceil(float64(p.Total)*a.CanaryPercent/100)))
 		}
 		p.CanaryDone = p.CanaryCount == 0
@@ -224,7 +240,7 @@ func (p *Progress) sanctionUpto() int {
 // prepareBatch reads the targets from (inclusive) up to upto (exclusive), at most a
 // batch of them, and prepares their sanctions with audit entries and notices.
 func (s *Service) prepareBatch(ctx context.Context, a *Action, from, upto int) (*enforce.Batch, error) {
-	ts, err := s.store.Targets(ctx, a.ID, int64(from), int64(upto), s.batch)
+	ts, err := s.store.Targets(ctx, a.ID, a.Progress.ordAt(a, from), a.Progress.ordAt(a, upto), s.batch)
 	if err != nil {
 		return nil, err
 	}
@@ -235,7 +251,7 @@ func (s *Service) prepareBatch(ctx context.Context, a *Action, from, upto int) (
 			return nil, err
 		}
 	}
-	return s.enforce.PrepareMany(principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.Author), sns, a.Notify)
+	return s.enforce.PrepareMany(principal.NewContext(audit.WithRequestID(ctx, "bulk:"+a.ID), a.Author), sns, a.NotifyUsers)
 }
 
 // ahead is a batch prepared while the batch before it commits, so the encoding,
@@ -284,7 +300,7 @@ func (s *Service) takeAhead(a *Action, from, upto int) *enforce.Batch {
 // revertBatch lifts the sanctions of the next batch of sanctioned targets.
 func (s *Service) revertBatch(ctx context.Context, a *Action) error {
 	p := &a.Progress
-	ts, err := s.store.Targets(ctx, a.ID, int64(p.Reverted), int64(p.Done), s.batch)
+	ts, err := s.store.Targets(ctx, a.ID, p.ordAt(a, p.Reverted), p.ordAt(a, p.Done), s.batch)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"sync"
@@ -121,10 +122,25 @@ type CreateRequest struct {
 	Screens   []Screen            `json:"screens"`
 	Sanction  Template            `json:"sanction"`
 	Authority authority.Authority `json:"authority"`
-	Notify    *bool               `json:"notify,omitempty"` // default true
+	// NotifyUsers says whether each target is sent a notice (default true). Webhooks that
+	// subscribe get the sanctions' events either way.
+	NotifyUsers *bool `json:"notify_users,omitempty"`
+	// Notify is the old name of NotifyUsers, still accepted; given both, they must agree.
+	Notify *bool `json:"notify,omitempty"`
 	// Hold freezes each target's wallet in a currency besides sanctioning it.
 	Hold *HoldSpec `json:"hold,omitempty"`
 	AppealSettings
+}
+
+// notifyUsers is the request's notify_users, or its old name notify, or true.
+func (r *CreateRequest) notifyUsers() bool {
+	switch {
+	case r.NotifyUsers != nil:
+		return *r.NotifyUsers
+	case r.Notify != nil:
+		return *r.Notify
+	}
+	return true
 }
 
 // Create validates and stores a draft action. Returns errs.Invalid naming every field
@@ -135,7 +151,7 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	now := s.now().UTC()
 	a := &Action{
 		ID: uuid.Must(uuid.NewV7()).String(), Name: r.Name, Criteria: r.Criteria, Screens: r.Screens,
-		Sanction: r.Sanction, Authority: r.Authority, Notify: r.Notify == nil || *r.Notify,
+		Sanction: r.Sanction, Authority: r.Authority, NotifyUsers: r.notifyUsers(),
 		AppealSettings: r.AppealSettings, Hold: r.Hold, State: Draft, Version: 1, CreatedAt: now, UpdatedAt: now,
 	}
 	a.Author = principal.FromContext(ctx)
@@ -145,6 +161,9 @@ func (s *Service) Create(ctx context.Context, r CreateRequest) (*Action, error) 
 	var fs errs.Fields
 	if !namePattern.MatchString(a.Name) {
 		fs.Add("name", "is required: 1 to 64 letters, digits, space or _ . : -")
+	}
+	if r.Notify != nil && r.NotifyUsers != nil && *r.Notify != *r.NotifyUsers {
+		fs.Add("notify", "is the old name of notify_users and says the opposite; give notify_users alone")
 	}
 	if _, err := compileAction(s.lang, a); err != nil {
 		fields := errs.FieldsOf(err)
@@ -351,6 +370,7 @@ func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Ac
 	if err != nil {
 		return nil, err
 	}
+	seed := rand.Uint64() | 1 // never 0, which says the canary is the first targets
 	return s.transition(ctx, id, "execute", struct {
 		Action          string  `json:"action"`
 		CanaryPercent   float64 `json:"canary_percent"`
@@ -367,7 +387,7 @@ func (s *Service) Execute(ctx context.Context, id string, r ExecuteRequest) (*Ac
 		if _, err := compileAction(s.lang, a); err != nil {
 			return err
 		}
-		a.State, a.CanaryPercent, a.AllowEvalErrors = Preparing, pct, r.AllowEvalErrors
+		a.State, a.CanaryPercent, a.AllowEvalErrors, a.CanarySeed = Preparing, pct, r.AllowEvalErrors, seed
 		a.recordResumer(ctx)
 		a.Progress.Accounts = n
 		a.startPhase(now)
@@ -479,13 +499,16 @@ func (s *Service) Targets(ctx context.Context, id string, after int64, limit int
 	if err != nil {
 		return nil, err
 	}
-	ts, err := s.store.Targets(ctx, a.ID, after, int64(a.Progress.Total), limit)
+	p := &a.Progress
+	after = max(0, min(after, int64(p.Total)))
+	ts, err := s.store.Targets(ctx, a.ID, p.ordAt(a, int(after)), p.ordAt(a, p.Total), limit)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]TargetState, len(ts))
 	for i, t := range ts {
-		out[i] = TargetState{Target: t, Sanctioned: t.Ord <= int64(a.Progress.Done), Reverted: t.Ord <= int64(a.Progress.Reverted)}
+		t.Ord = int64(p.posOf(a, t.Ord)) // served as its place in that order: 1, 2, 3, …
+		out[i] = TargetState{Target: t, Sanctioned: t.Ord <= int64(p.Done), Reverted: t.Ord <= int64(p.Reverted)}
 	}
 	return out, nil
 }

@@ -73,10 +73,11 @@ func (b *Batch) Targets() (accounts, ids []string) {
 func (b *Batch) Len() int { return len(b.sns) }
 
 // PrepareMany checks new sanctions whose every field is set by the caller (ID, times,
-// author, source), makes their audit entries and, when announce is set, prepares their
-// notices and webhook events. Returns errs.Invalid for a sanction that does not validate
-// and errs.Forbidden when the actor in ctx may not act on its authority.
-func (s *Service) PrepareMany(ctx context.Context, sns []*Sanction, announce bool) (*Batch, error) {
+// author, source), makes their audit entries and prepares their announcements: webhook
+// events always, and notices to the accounts when notifyUsers is set (see Change.Quiet).
+// Returns errs.Invalid for a sanction that does not validate and errs.Forbidden when the
+// actor in ctx may not act on its authority.
+func (s *Service) PrepareMany(ctx context.Context, sns []*Sanction, notifyUsers bool) (*Batch, error) {
 	changes := make([]audit.Change, len(sns))
 	for i, sn := range sns {
 		if err := CheckNew(sn); err != nil {
@@ -92,7 +93,7 @@ func (s *Service) PrepareMany(ctx context.Context, sns []*Sanction, announce boo
 		return nil, err
 	}
 	b := &Batch{sns: sns, entries: entries}
-	if !announce || s.announce == nil || len(sns) == 0 {
+	if s.announce == nil || len(sns) == 0 {
 		return b, nil
 	}
 	policies := map[string]*Policy{}
@@ -102,7 +103,7 @@ func (s *Service) PrepareMany(ctx context.Context, sns []*Sanction, announce boo
 		if err != nil {
 			return nil, err
 		}
-		told[i] = Change{Event: Created, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID)}
+		told[i] = Change{Event: Created, Sanction: sn, Policy: p, At: sn.UpdatedAt, AppealURL: s.AppealURL(sn.ID), Quiet: !notifyUsers}
 	}
 	if b.told, err = s.announce.Prepare(ctx, told...); err != nil {
 		return nil, err

@@ -68,6 +68,9 @@ type Change struct {
 	Policy    *Policy   // the sanction's policy; nil when it names none
 	At        time.Time
 	AppealURL string // where the account may appeal the sanction
+	// Quiet says the account holder is not to be told (a bulk action's notify_users:
+	// false); whoever else listens, the platform's webhooks among them, still is.
+	Quiet bool
 }
 
 // Announcer tells the sanctioned accounts (and whoever else listens) of changes. Prepare

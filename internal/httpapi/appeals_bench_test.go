@@ -58,7 +58,7 @@ func BenchmarkAppealsAftermath(b *testing.B) {
 				req.Authority.Kind, req.Authority.Issuer, req.Authority.Reference, req.Authority.Rule = "automated", "", "", "sweep"
 				req.AppealSettings.Screens = []bulk.Screen{{Name: "even", Expr: `int(account.id.substring(5)) % 2 == 0`}}
 				notify := false
-				req.Notify = &notify
+				req.NotifyUsers = &notify
 				a, err := api.app.Bulk.Create(ctx, req)
 				if err != nil {
 					b.Fatal(err)

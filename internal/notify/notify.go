@@ -59,22 +59,31 @@ func NewNotifier(store Store, outbox Outbox, accts accounts.Store, fallback stri
 	return &Notifier{store: store, outbox: outbox, accounts: accts, messages: MustMessages(), fallback: fallback}
 }
 
-// Prepare renders the notice of each change in its account's locale and makes the
-// webhook events some webhook subscribes to; the Announcement it returns stores them,
-// inside the changes' write transaction, with one statement per table (per few hundred
-// rows). Like changes (a bulk action's batch) share one rendering.
+// Prepare renders the notice of each change in its account's locale, but for a quiet
+// change, and makes the webhook events some webhook subscribes to, a quiet change's
+// included; the Announcement it returns stores them, inside the changes' write
+// transaction, with one statement per table (per few hundred rows). Like changes (a
+// bulk action's batch) share one rendering.
 func (n *Notifier) Prepare(ctx context.Context, cs ...enforce.Change) (enforce.Announcement, error) {
-	ids := make([]string, len(cs))
-	for i, c := range cs {
-		ids[i] = c.Sanction.Account
+	ids := make([]string, 0, len(cs))
+	for _, c := range cs {
+		if !c.Quiet {
+			ids = append(ids, c.Sanction.Account)
+		}
 	}
-	locales, err := n.accounts.Locales(ctx, ids)
-	if err != nil {
-		return nil, err
+	var locales map[string]string
+	if len(ids) > 0 {
+		var err error
+		if locales, err = n.accounts.Locales(ctx, ids); err != nil {
+			return nil, err
+		}
 	}
 	a := &announcement{n: n, changes: cs, notices: make([]*Notice, len(cs))}
 	r := n.messages.renderer()
 	for i, c := range cs {
+		if c.Quiet {
+			continue
+		}
 		locale, ok := locales[c.Sanction.Account]
 		if !ok {
 			locale = n.fallback
@@ -102,8 +111,8 @@ func (n *Notifier) Prepare(ctx context.Context, cs ...enforce.Change) (enforce.A
 	return a, nil
 }
 
-// announcement is what Prepare made: a notice for each change and, of the events each
-// change makes (its own, then its notice's), those made so far.
+// announcement is what Prepare made: a notice for each change (nil for a quiet one)
+// and, of the events each change makes (its own, then its notice's), those made so far.
 type announcement struct {
 	n       *Notifier
 	changes []enforce.Change
@@ -120,13 +129,13 @@ func (a *announcement) makeEvents(want map[string]bool) error {
 		ev := &a.events[i]
 		notice := a.notices[i]
 		if ev[0] == nil && want[string(c.Event)] {
-			e, err := newEvent(string(c.Event), notice.Account, notice.CreatedAt, map[string]any{"sanction": c.Sanction})
+			e, err := newEvent(string(c.Event), c.Sanction.Account, c.At.UTC(), map[string]any{"sanction": c.Sanction})
 			if err != nil {
 				return err
 			}
 			ev[0] = e
 		}
-		if ev[1] == nil && want[NoticeCreated] {
+		if ev[1] == nil && notice != nil && want[NoticeCreated] {
 			e, err := newEvent(NoticeCreated, notice.Account, notice.CreatedAt, map[string]any{"notice": notice})
 			if err != nil {
 				return err
@@ -138,8 +147,16 @@ func (a *announcement) makeEvents(want map[string]bool) error {
 }
 
 func (a *announcement) Write(ctx context.Context) error {
-	if err := a.n.store.Insert(ctx, a.notices...); err != nil {
-		return err
+	notices := make([]*Notice, 0, len(a.notices))
+	for _, n := range a.notices {
+		if n != nil {
+			notices = append(notices, n)
+		}
+	}
+	if len(notices) > 0 {
+		if err := a.n.store.Insert(ctx, notices...); err != nil {
+			return err
+		}
 	}
 	if a.n.outbox == nil {
 		return nil

@@ -1,6 +1,6 @@
 // Package retention removes records Steward keeps only for a while: idempotency records
-// after their time to live, webhook delivery history and notices past their horizon. A
-// Sweeper is a worker that deletes them in small batches, each its own transaction, so
+// after their time to live, webhook delivery history and notices past their horizon, and
+// most of the audit log's old signed checkpoints (see thin.go). A Sweeper is a worker that deletes them in small batches, each its own transaction, so
 // that it never holds the database's writer for long.
 package retention
 
@@ -20,6 +20,7 @@ const (
 	Idempotency = "idempotency"        // answers kept for retries with an Idempotency-Key
 	Deliveries  = "webhook_deliveries" // webhook delivery history
 	Notices     = "notices"            // notices to users
+	Checkpoints = "audit_checkpoints"  // the audit log's signed checkpoints, thinned
 )
 
 // Store deletes expired records.
@@ -28,6 +29,12 @@ type Store interface {
 	// made before before, oldest first, and returns how many it deleted. It must be
 	// called inside a write transaction (see package txn).
 	Expire(ctx context.Context, kind string, before time.Time, limit int) (int, error)
+	// CheckpointStamps returns up to limit of the audit log's checkpoints of trees
+	// larger than after, by size. It must be called inside a write transaction.
+	CheckpointStamps(ctx context.Context, after int64, limit int) ([]Stamp, error)
+	// DeleteCheckpoints deletes the checkpoints of the trees of these sizes and returns
+	// how many it deleted. It must be called inside a write transaction.
+	DeleteCheckpoints(ctx context.Context, sizes []int64) (int, error)
 }
 
 // Config says how long records are kept and how the sweeper works. Zero fields take the
@@ -36,6 +43,8 @@ type Config struct {
 	Idempotency time.Duration // how long an idempotency record answers retries [7 days]
 	Deliveries  time.Duration // how long webhook delivery history is kept [90 days]
 	Notices     time.Duration // how long notices are kept [2 years]
+	// How long one checkpoint an hour is kept; older ones are thinned to one a day [30 days].
+	HourlyCheckpoints time.Duration
 
 	Every  time.Duration    // time between sweeps, ±10% [10 minutes]
 	Batch  int              // records deleted per transaction [10,000]
@@ -48,6 +57,7 @@ const (
 	DefaultIdempotency = 7 * 24 * time.Hour
 	DefaultDeliveries  = 90 * 24 * time.Hour
 	DefaultNotices     = 2 * 365 * 24 * time.Hour
+	DefaultHourly      = 30 * 24 * time.Hour
 )
 
 // A batch of 10,000 deletes in tens of milliseconds on SQLite, short enough that API
@@ -79,6 +89,7 @@ func NewSweeper(st Store, tx txn.Runner, cfg Config) *Sweeper {
 	cfg.Idempotency = orDefault(cfg.Idempotency, DefaultIdempotency)
 	cfg.Deliveries = orDefault(cfg.Deliveries, DefaultDeliveries)
 	cfg.Notices = orDefault(cfg.Notices, DefaultNotices)
+	cfg.HourlyCheckpoints = orDefault(cfg.HourlyCheckpoints, DefaultHourly)
 	cfg.Every = orDefault(cfg.Every, 10*time.Minute)
 	if cfg.Batch <= 0 {
 		cfg.Batch = defaultBatch
@@ -98,6 +109,7 @@ func NewSweeper(st Store, tx txn.Runner, cfg Config) *Sweeper {
 	for _, k := range s.kinds {
 		s.deleted.WithLabelValues(k.kind) // present at 0 before the first deletion
 	}
+	s.deleted.WithLabelValues(Checkpoints)
 	s.last = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "steward_retention_last_sweep_timestamp_seconds", Help: "When the last complete sweep ended (Unix seconds).",
 	})
@@ -116,8 +128,8 @@ func orDefault(d, def time.Duration) time.Duration {
 	return d
 }
 
-// Sweep deletes every expired record now, one batch per transaction, and returns how
-// many of each kind it deleted.
+// Sweep deletes every expired record now, one batch per transaction, thins the audit
+// log's checkpoints, and returns how many of each kind it deleted.
 func (s *Sweeper) Sweep(ctx context.Context) (map[string]int, error) {
 	now := s.cfg.Now()
 	counts := map[string]int{}
@@ -138,6 +150,11 @@ func (s *Sweeper) Sweep(ctx context.Context) (map[string]int, error) {
 				break
 			}
 		}
+	}
+	n, err := s.thin(ctx, now)
+	counts[Checkpoints] += n
+	if err != nil {
+		return counts, err
 	}
 	s.last.Set(float64(s.cfg.Now().UnixNano()) / 1e9)
 	return counts, nil
@@ -167,7 +184,7 @@ func (s *Sweeper) Run(ctx context.Context) error {
 		}
 		failures = 0
 		wait = jitter(s.cfg.Every)
-		if counts[Idempotency]+counts[Deliveries]+counts[Notices] > 0 {
+		if counts[Idempotency]+counts[Deliveries]+counts[Notices]+counts[Checkpoints] > 0 {
 			s.cfg.Logger.Info("retention sweep", "deleted", counts)
 		}
 	}

@@ -26,6 +26,9 @@ func (s *sweeps) Expire(_ context.Context, kind string, _ time.Time, _ int) (int
 	return 0, nil
 }
 
+func (s *sweeps) CheckpointStamps(context.Context, int64, int) ([]Stamp, error) { return nil, nil }
+func (s *sweeps) DeleteCheckpoints(context.Context, []int64) (int, error)       { return 0, nil }
+
 // Run sweeps at once, keeps going after a failure, and returns nil when its context ends.
 func TestRunSweepsAndStops(t *testing.T) {
 	for _, fail := range []bool{false, true} {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/errs"
@@ -47,7 +48,26 @@ func (s *BulkActions) Get(ctx context.Context, id string) (_ *bulk.Action, err e
 	if err := json.Unmarshal([]byte(body), &a); err != nil {
 		return nil, fmt.Errorf("stored bulk action %s: %w", id, err)
 	}
+	if err := readOldNotify(body, &a); err != nil {
+		return nil, fmt.Errorf("stored bulk action %s: %w", id, err)
+	}
 	return &a, nil
+}
+
+// readOldNotify sets a's NotifyUsers from "notify", which an action stored before
+// notify_users was split from the webhook events said it with.
+func readOldNotify(body string, a *bulk.Action) error {
+	if strings.Contains(body, `"notify_users":`) {
+		return nil
+	}
+	var old struct {
+		Notify *bool `json:"notify"`
+	}
+	if err := json.Unmarshal([]byte(body), &old); err != nil || old.Notify == nil {
+		return err
+	}
+	a.NotifyUsers = *old.Notify
+	return nil
 }
 
 func (s *BulkActions) Update(ctx context.Context, a *bulk.Action) (err error) {

@@ -650,7 +650,7 @@ func placeholders(rows, cols int) string {
 // Count returns the number of rows in table, for tests and status reports.
 func (db *DB) Count(ctx context.Context, table string) (int, error) {
 	switch table {
-	case "accounts", "audit_entries", "api_keys", "idempotency",
+	case "accounts", "audit_entries", "audit_checkpoints", "api_keys", "idempotency",
 		"sanctions", "sanction_policies", "notices", "outbox", "webhook_deliveries", "webhook_held":
 	case "bulk_actions", "bulk_targets", "user_tokens":
 	case "ledger_wallets", "ledger_transfers", "ledger_entries", "ledger_holds", "ledger_withdrawals":

@@ -40,3 +40,48 @@ func (s *Retention) Expire(ctx context.Context, kind string, before time.Time, l
 	n, err := res.RowsAffected()
 	return int(n), err
 }
+
+func (s *Retention) CheckpointStamps(ctx context.Context, after int64, limit int) (_ []retention.Stamp, err error) {
+	defer wrapErr(&err, "sqlstore.Retention.CheckpointStamps", after)
+	rows, err := s.db.query(ctx, "SELECT size, created_at FROM audit_checkpoints WHERE size > ? ORDER BY size LIMIT ?", after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]retention.Stamp, 0, min(limit, 1024))
+	for rows.Next() {
+		var st retention.Stamp
+		var t int64
+		if err := rows.Scan(&st.Size, &t); err != nil {
+			return nil, err
+		}
+		st.Time = fromNanos(t)
+		out = append(out, st)
+	}
+	return out, rows.Err()
+}
+
+// deleteChunk is how many checkpoints one DELETE names.
+const deleteChunk = 500
+
+func (s *Retention) DeleteCheckpoints(ctx context.Context, sizes []int64) (_ int, err error) {
+	defer wrapErr(&err, "sqlstore.Retention.DeleteCheckpoints", len(sizes))
+	total := 0
+	for start := 0; start < len(sizes); start += deleteChunk {
+		chunk := sizes[start:min(start+deleteChunk, len(sizes))]
+		args := make([]any, len(chunk))
+		for i, n := range chunk {
+			args[i] = n
+		}
+		res, err := s.db.exec(ctx, "DELETE FROM audit_checkpoints WHERE size IN "+placeholders(1, len(chunk)), args...)
+		if err != nil {
+			return total, err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += int(n)
+	}
+	return total, nil
+}

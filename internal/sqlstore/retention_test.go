@@ -2,13 +2,19 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/stewardhq/steward/internal/app"
+	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/idempotency"
@@ -103,4 +109,94 @@ func TestIdempotencyRecordExpires(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Thinning old checkpoints leaves every tree size provable: a witness holding any
+// checkpoint, kept or deleted, gets a consistency proof to the newest, and verify
+// passes over the checkpoints kept. Its count is on the sweeper's metrics.
+func TestRetentionThinsCheckpoints(t *testing.T) {
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			db, raw := openRaw(t, kind)
+			l := openLog(t, db, storetest.AuditKey(t))
+			var notes [][]byte // the checkpoint of size i+1, as a witness would hold it
+			for range 60 {
+				l.record(t, 1)
+				notes = append(notes, l.integrate(t).Note)
+			}
+			// Sizes 1-20 were signed within one day 40 days ago, 21-40 within one hour two
+			// days ago, 41-60 an hour apart until now.
+			now := time.Date(2026, 6, 1, 12, 30, 0, 0, time.UTC)
+			for size := 1; size <= 60; size++ {
+				at := now.Add(-40*24*time.Hour + time.Duration(size)*10*time.Minute)
+				if size > 20 {
+					at = now.Add(-48*time.Hour - 30*time.Minute + time.Duration(size)*time.Minute)
+				}
+				if size > 40 {
+					at = now.Add(-time.Duration(60-size) * time.Hour)
+				}
+				if _, err := raw.Exec(fmt.Sprintf("UPDATE audit_checkpoints SET created_at = %d WHERE size = %d", at.UnixNano(), size)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sw := retention.NewSweeper(db.Retention(), db, retention.Config{Batch: 7, Now: func() time.Time { return now }})
+			counts, err := sw.Sweep(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if counts[retention.Checkpoints] != 38 || countRows(t, db, "audit_checkpoints") != 22 {
+				t.Fatalf("thinned %d checkpoints, %d left; want 38 deleted and 22 kept (one of the day, one of the hour, 20 hours)",
+					counts[retention.Checkpoints], countRows(t, db, "audit_checkpoints"))
+			}
+			kept, err := db.Audit().Checkpoints(ctx, 0, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kept[0].Size != 20 || kept[1].Size != 40 || kept[2].Size != 41 || kept[21].Size != 60 {
+				t.Errorf("kept sizes %d, %d, %d … %d; want the last of the day (20), of the hour (40), then 41 to 60",
+					kept[0].Size, kept[1].Size, kept[2].Size, kept[21].Size)
+			}
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(sw)
+			want := `# HELP steward_retention_deleted_total Expired records deleted, by record.
+# TYPE steward_retention_deleted_total counter
+steward_retention_deleted_total{record="audit_checkpoints"} 38
+steward_retention_deleted_total{record="idempotency"} 0
+steward_retention_deleted_total{record="notices"} 0
+steward_retention_deleted_total{record="webhook_deliveries"} 0
+`
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "steward_retention_deleted_total"); err != nil {
+				t.Error(err)
+			}
+			for i, held := range notes {
+				cp, err := audit.Witness(ctx, logSource{l.log}, l.verifier, held)
+				if err != nil || cp.Size != 60 {
+					t.Fatalf("a witness holding the checkpoint of size %d: %+v, %v", i+1, cp, err)
+				}
+			}
+			rep, err := audit.Verify(ctx, db.Audit(), l.verifier, nil)
+			if err != nil || rep.Checkpoints != 22 || rep.Entries != 60 {
+				t.Fatalf("verify after thinning: %+v, %v", rep, err)
+			}
+			// The log goes on growing after thinning.
+			l.record(t, 3)
+			l.integrate(t)
+			if cp, err := audit.Witness(ctx, logSource{l.log}, l.verifier, notes[4]); err != nil || cp.Size != 63 {
+				t.Fatalf("a witness after the log grew: %+v, %v", cp, err)
+			}
+		})
+	}
+}
+
+// openRaw opens a new database of kind, and a plain connection to it beside the store
+// for a test to change rows behind its back.
+func openRaw(t *testing.T, kind string) (*sqlstore.DB, *sql.DB) {
+	t.Helper()
+	cfg := storetest.Config(t, kind)
+	db, err := sqlstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, storetest.OpenRaw(t, cfg)
 }

@@ -1,0 +1,4 @@
+package bulk
+
+// InCanary is inCanary, for the tests outside the package.
+var InCanary = inCanary
