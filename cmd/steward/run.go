@@ -22,7 +22,8 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	retention retention.Config // serve's record horizons, from its flags
+	retention retention.Config        // serve's record horizons, from its flags
+	backups   sqlstore.BackupSchedule // serve's --backup-dir, --backup-every, --backup-keep
 }
 
 // run parses args and runs the command they name.
@@ -41,6 +42,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.keysCmd(), e.accountsCmd(), e.versionCmd())
 	root.AddCommand(e.auditCmd())
 	root.AddCommand(e.bulkCmd(), e.appealsCmd(), e.casesCmd(), e.ledgerCmd(), e.vaultCmd(), e.genCmd())
+	root.AddCommand(e.backupCmd(), e.restoreCmd())
 	return readable(root.ExecuteContext(ctx))
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/retention"
+	"github.com/stewardhq/steward/internal/sqlstore"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -32,7 +33,7 @@ func (e *env) serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
 		Long: `Serve the API and run the workers (audit sequencer, sanction feed, webhook delivery,
-bulk runner, retention sweeper) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
+bulk runner, retention sweeper, and with --backup-dir the backups) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
 a request still running after it (a long dry run, say) is cancelled, and can be made again.
 The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 		Args: cobra.NoArgs,
@@ -41,6 +42,9 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 				return errs.Field("grace", "must be a positive duration such as 30s or 5m")
 			}
 			if err := checkRetention(keep); err != nil {
+				return err
+			}
+			if err := checkBackups(e.backups); err != nil {
 				return err
 			}
 			e.retention = keep
@@ -54,6 +58,7 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 	cmd.Flags().DurationVar(&keep.Idempotency, "idempotency-ttl", retention.DefaultIdempotency, "how long a write's Idempotency-Key answers retries; after it a retry is a new request")
 	cmd.Flags().DurationVar(&keep.Deliveries, "delivery-history", retention.DefaultDeliveries, "how long webhook delivery attempts are kept")
 	cmd.Flags().DurationVar(&keep.Notices, "notice-history", retention.DefaultNotices, "how long notices to users are kept")
+	e.addBackupFlags(cmd)
 	return cmd
 }
 
@@ -96,6 +101,11 @@ func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Dura
 		return err
 	}
 	defer a.Close()
+	if e.backups.Dir != "" {
+		s := e.backups
+		s.Options, s.Logger = sqlstore.BackupOptions{Version: version, Keys: e.backupKeys(f)}, log
+		a.App.Backups = a.db.BackupWorker(s)
+	}
 	start := time.Now()
 	n, err := a.Start(ctx)
 	if err != nil {

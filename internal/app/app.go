@@ -107,6 +107,9 @@ type App struct {
 	Follower   *enforce.Follower
 	Dispatcher *notify.Dispatcher
 	Retention  *retention.Sweeper // deletes expired records; a prometheus.Collector of its counts
+	// Backups takes backups on schedule (sqlstore.DB.BackupWorker, which serve sets with
+	// --backup-dir); nil without. A prometheus.Collector of its progress.
+	Backups Worker
 }
 
 // New wires the services over st.
@@ -225,6 +228,9 @@ func (a *App) Workers() map[string]Worker {
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer
+	}
+	if a.Backups != nil {
+		w["backups"] = a.Backups
 	}
 	return w
 }
