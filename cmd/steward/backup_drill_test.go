@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/stewardhq/steward/client"
 	"github.com/stewardhq/steward/internal/ledger"
+	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
 
@@ -89,6 +91,26 @@ func (l *drillLoad) waitFor(t *testing.T, n int) {
 	}
 }
 
+// startFunded starts a serve process over a new database of kind with users accounts
+// u0…, each funded with 1000 CNY, and returns the database, the process, and a client
+// with a service key.
+func startFunded(t *testing.T, kind string, users int) (sqlstore.Config, *exec.Cmd, *client.Client, string) {
+	t.Helper()
+	cfg := storetest.Config(t, kind)
+	db := flagsOf(cfg)
+	key := lastLine(steward(t, append([]string{"keys", "create", "--role", "service"}, db...)...))
+	cmd, url := startProcess(t, db)
+	c := client.New(url, key, nil)
+	putAccounts(t, c, 0, users)
+	for i := range users {
+		if _, _, err := c.Transfer(context.Background(), &client.Transfer{ID: fmt.Sprintf("fund-%d", i), From: ledger.Deposits,
+			To: fmt.Sprintf("user:u%d", i), Amount: 1000, Currency: "CNY"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return cfg, cmd, c, key
+}
+
 // TestRestoreDrill loads writes through the API, takes a backup mid-load, SIGKILLs serve,
 // restores the backup into a fresh directory, verifies it and serves from it: every
 // write acknowledged before the backup began is there, and the restored server takes
@@ -99,18 +121,8 @@ func TestRestoreDrill(t *testing.T) {
 	}
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			cfg := storetest.Config(t, kind)
+			cfg, cmd, c, key := startFunded(t, kind, drillUsers)
 			db := flagsOf(cfg)
-			key := lastLine(steward(t, append([]string{"keys", "create", "--role", "service"}, db...)...))
-			cmd, url := startProcess(t, db)
-			c := client.New(url, key, nil)
-			putAccounts(t, c, 0, drillUsers)
-			for i := range drillUsers {
-				if _, _, err := c.Transfer(context.Background(), &client.Transfer{ID: fmt.Sprintf("fund-%d", i), From: ledger.Deposits,
-					To: fmt.Sprintf("user:u%d", i), Amount: 1000, Currency: "CNY"}); err != nil {
-					t.Fatal(err)
-				}
-			}
 			load := startDrillLoad(c)
 			load.waitFor(t, 50)
 			load.mu.Lock()
