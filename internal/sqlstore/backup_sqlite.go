@@ -3,32 +3,55 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
+
+	"modernc.org/sqlite"
 )
 
-// sqliteSnapshots backs SQLite up with VACUUM INTO, which writes a consistent, compact
-// copy of the database as of one read transaction; in WAL mode writers go on meanwhile.
+// sqliteSnapshots backs SQLite up with its online backup API, copying every page in
+// one step, that is inside one read transaction: a consistent copy, and in WAL mode
+// writers go on meanwhile. It copies pages as they are, where VACUUM INTO would
+// rebuild every table and index.
 type sqliteSnapshots struct{}
 
 func sqliteURL(path, query string) string {
 	return (&url.URL{Scheme: "file", Path: path, RawQuery: query}).String()
 }
 
+// onlineBackup is the online backup API of modernc.org/sqlite's connections.
+type onlineBackup interface {
+	NewBackup(dst string) (*sqlite.Backup, error)
+}
+
 func (sqliteSnapshots) snapshot(ctx context.Context, db *DB, dir string) (*snapshotFacts, error) {
-	// A connection of its own, read-only but not query_only (which refuses VACUUM INTO).
 	src, err := sql.Open("sqlite", sqliteURL(db.file, "mode=ro&_pragma=busy_timeout(10000)"))
 	if err != nil {
 		return nil, err
 	}
 	defer src.Close()
-	out := filepath.Join(dir, SQLiteFile)
-	if _, err := src.ExecContext(ctx, "VACUUM INTO ?", out); err != nil {
+	conn, err := src.Conn(ctx)
+	if err != nil {
 		return nil, err
 	}
-	// The copy is the snapshot: what the manifest says of it is read from it.
-	snap, err := sql.Open("sqlite", sqliteURL(out, "mode=ro"))
+	defer conn.Close()
+	out := filepath.Join(dir, SQLiteFile)
+	err = conn.Raw(func(dc any) error {
+		b, err := dc.(onlineBackup).NewBackup(out)
+		if err != nil {
+			return err
+		}
+		_, err = b.Step(-1)
+		return errors.Join(err, b.Finish())
+	})
+	if err != nil {
+		return nil, err
+	}
+	// The copy is the snapshot: what the manifest says of it is read from it, once it is
+	// a single file (the copy keeps the source's WAL mode, whose files would join it).
+	snap, err := sql.Open("sqlite", sqliteURL(out, "_pragma=journal_mode(DELETE)"))
 	if err != nil {
 		return nil, err
 	}
