@@ -54,7 +54,7 @@ func (e *env) backup(ctx context.Context, f dbFlags, to string) error {
 	}
 	defer db.Close()
 	start := time.Now()
-	m, err := db.Backup(ctx, to, sqlstore.BackupOptions{Version: version, Keys: e.backupKeys(f)})
+	m, err := db.Backup(ctx, to, sqlstore.BackupOptions{Version: version, Keys: e.backupKeys(f), Progress: e.progress(start)})
 	if err != nil {
 		return err
 	}
@@ -70,6 +70,13 @@ func (e *env) backup(ctx context.Context, f dbFlags, to string) error {
 		}
 	}
 	return nil
+}
+
+// progress writes each step of long work to stderr with the time since start.
+func (e *env) progress(start time.Time) func(step string) {
+	return func(step string) {
+		fmt.Fprintf(e.stderr, "%s… (%v)\n", step, time.Since(start).Round(time.Millisecond))
+	}
 }
 
 func (e *env) backupVerifyCmd() *cobra.Command {
@@ -94,7 +101,7 @@ there is any. The scratch database is removed.`,
 
 func (e *env) backupVerify(ctx context.Context, dir, url string) error {
 	start := time.Now()
-	c, err := sqlstore.VerifyBackup(ctx, dir, url, os.TempDir())
+	c, err := sqlstore.VerifyBackup(ctx, dir, url, os.TempDir(), e.progress(start))
 	if err != nil {
 		return err
 	}

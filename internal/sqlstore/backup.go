@@ -79,6 +79,8 @@ type BackupOptions struct {
 	// that does not exist is left out, and the manifest's Keys say which were copied.
 	Keys map[string]string
 	Now  func() time.Time // time.Now when nil
+	// Progress, if not nil, is told of each step as it begins.
+	Progress func(step string)
 }
 
 // snapshotter is how a dialect copies the database (see dialect.snapshots).
@@ -179,6 +181,9 @@ func (db *DB) Backup(ctx context.Context, dir string, o BackupOptions) (_ *Backu
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.Progress == nil {
+		o.Progress = func(string) {}
+	}
 	dir = filepath.Clean(dir)
 	if _, err := os.Lstat(dir); err == nil {
 		return nil, errs.E(errs.Conflict, "%s exists already: a backup goes into a new directory", dir)
@@ -196,6 +201,7 @@ func (db *DB) Backup(ctx context.Context, dir string, o BackupOptions) (_ *Backu
 		}
 	}()
 	m := &BackupManifest{Format: 1, Kind: db.d.name, CreatedAt: o.Now().UTC(), Version: o.Version, Keys: []string{}}
+	o.Progress("copying the database in one snapshot")
 	facts, err := db.d.snapshots.snapshot(ctx, db, tmp)
 	if err != nil {
 		return nil, err
@@ -215,6 +221,7 @@ func (db *DB) Backup(ctx context.Context, dir string, o BackupOptions) (_ *Backu
 		}
 		m.Keys = append(m.Keys, name)
 	}
+	o.Progress("checksumming the files")
 	if m.Files, err = listFiles(tmp); err != nil {
 		return nil, err
 	}

@@ -122,7 +122,7 @@ func BenchmarkBackup(b *testing.B) {
 			})
 			b.Run("verify", func(b *testing.B) {
 				for b.Loop() {
-					c, err := VerifyBackup(ctx, dir, os.Getenv("STEWARD_TEST_POSTGRES"), b.TempDir())
+					c, err := VerifyBackup(ctx, dir, os.Getenv("STEWARD_TEST_POSTGRES"), b.TempDir(), nil)
 					if err != nil || len(c.Differences) > 0 || c.Recomputed != int64(2*n) {
 						b.Fatalf("verify: %+v %v", c, err)
 					}

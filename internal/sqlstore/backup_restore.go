@@ -93,13 +93,18 @@ type BackupCheck struct {
 // ledger's totals, the audit tree's root at the recorded size recomputed from the
 // restored entries, the whole audit log (audit.Verify, with the backup's audit.key when
 // it holds one), and the ledger's rules (ledger.Verify). The scratch database is removed.
-func VerifyBackup(ctx context.Context, from, base, tmp string) (_ *BackupCheck, err error) {
+// progress, if not nil, is told of each step as it begins.
+func VerifyBackup(ctx context.Context, from, base, tmp string, progress func(step string)) (_ *BackupCheck, err error) {
 	defer wrapErr(&err, "sqlstore.VerifyBackup", from)
+	if progress == nil {
+		progress = func(string) {}
+	}
 	m, err := ReadManifest(from)
 	if err != nil {
 		return nil, err
 	}
 	c := &BackupCheck{Manifest: m}
+	progress("checking the files' checksums")
 	if c.Differences, err = checkFiles(from, m); err != nil {
 		return nil, err
 	}
@@ -112,6 +117,7 @@ func VerifyBackup(ctx context.Context, from, base, tmp string) (_ *BackupCheck, 
 		return nil, err
 	}
 	defer drop()
+	progress("restoring into a scratch database")
 	if err := restoreInto(ctx, from, m, cfg); err != nil {
 		c.differ("restore: %v", err)
 		return c, nil
@@ -123,15 +129,19 @@ func VerifyBackup(ctx context.Context, from, base, tmp string) (_ *BackupCheck, 
 		return c, nil
 	}
 	defer db.Close()
+	progress("comparing the schema, the tables' rows and the ledger's totals")
 	if err := c.compareFacts(ctx, db); err != nil {
 		return nil, err
 	}
+	progress(fmt.Sprintf("recomputing the audit root at size %d", m.Audit.Size))
 	if err := c.recomputeRoot(ctx, db); err != nil {
 		return nil, err
 	}
+	progress("verifying the audit log's entries, tiles and checkpoints")
 	if err := c.verifyAudit(ctx, db, from); err != nil {
 		return nil, err
 	}
+	progress("running ledger verify")
 	fault, err := ledger.Verify(ctx, db.Ledger())
 	if err != nil {
 		return nil, err

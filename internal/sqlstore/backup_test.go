@@ -97,7 +97,7 @@ func target(t *testing.T, db *sqlstore.DB) sqlstore.Config {
 
 func verify(t *testing.T, db *sqlstore.DB, dir string) *sqlstore.BackupCheck {
 	t.Helper()
-	c, err := sqlstore.VerifyBackup(context.Background(), dir, os.Getenv(storetest.EnvPostgres), t.TempDir())
+	c, err := sqlstore.VerifyBackup(context.Background(), dir, os.Getenv(storetest.EnvPostgres), t.TempDir(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
