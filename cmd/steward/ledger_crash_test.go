@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/stewardhq/steward/client"
-	"github.com/stewardhq/steward/internal/ledger"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
 )
@@ -23,19 +22,9 @@ func TestLedgerSurvivesSIGKILL(t *testing.T) {
 	}
 	for _, kind := range storetest.Kinds {
 		t.Run(kind, func(t *testing.T) {
-			cfg := storetest.Config(t, kind)
-			db := flagsOf(cfg)
-			key := lastLine(steward(t, append([]string{"keys", "create", "--role", "service"}, db...)...))
-			cmd, url := startProcess(t, db)
-			c := client.New(url, key, nil)
 			const users = 50
-			putAccounts(t, c, 0, users)
-			for i := range users {
-				if _, _, err := c.Transfer(context.Background(), &client.Transfer{ID: fmt.Sprintf("fund-%d", i), From: ledger.Deposits,
-					To: fmt.Sprintf("user:u%d", i), Amount: 1000, Currency: "CNY"}); err != nil {
-					t.Fatal(err)
-				}
-			}
+			cfg, cmd, c, _ := startFunded(t, kind, users)
+			db := flagsOf(cfg)
 
 			ctx, stop := context.WithCancel(context.Background())
 			var mu sync.Mutex

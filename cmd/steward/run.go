@@ -24,9 +24,10 @@ type env struct {
 	stdout io.Writer
 	stderr io.Writer
 
-	retention      retention.Config // serve's record horizons, from its flags
-	takeout        takeout.Config   // serve's data export settings, from its flags
-	accessLogNames vault.ActorNames // how serve's vault names staff in access logs
+	retention      retention.Config        // serve's record horizons, from its flags
+	takeout        takeout.Config          // serve's data export settings, from its flags
+	accessLogNames vault.ActorNames        // how serve's vault names staff in access logs
+	backups        sqlstore.BackupSchedule // serve's --backup-dir, --backup-every, --backup-keep
 }
 
 // run parses args and runs the command they name.
@@ -46,6 +47,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.AddCommand(e.auditCmd())
 	root.AddCommand(e.bulkCmd(), e.appealsCmd(), e.casesCmd(), e.ledgerCmd(), e.vaultCmd(), e.genCmd(), e.exportsCmd())
 	root.AddCommand(e.demoCmd())
+	root.AddCommand(e.backupCmd(), e.restoreCmd())
 	return readable(root.ExecuteContext(ctx))
 }
 

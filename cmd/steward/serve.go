@@ -20,6 +20,7 @@ import (
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/retention"
+	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/vault"
 )
 
@@ -35,7 +36,7 @@ func (e *env) serveCmd() *cobra.Command {
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
 		Long: `Serve the API and run the workers (audit sequencer, sanction feed, webhook delivery,
-bulk runner, retention sweeper, takeout) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
+bulk runner, retention sweeper, takeout, and with --backup-dir the backups) until SIGINT or SIGTERM. Then requests in flight may finish for up to --grace;
 a request still running after it (a long dry run, say) is cancelled, and can be made again.
 The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 		Args: cobra.NoArgs,
@@ -45,6 +46,9 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 			}
 			err := checkRetention(keep)
 			if err != nil {
+				return err
+			}
+			if err := checkBackups(e.backups); err != nil {
 				return err
 			}
 			e.retention = keep
@@ -67,6 +71,7 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 		"how users' access logs name the staff who reached their data: pseudonym (stable, only Steward can tell who), name, or none (role and team only)")
 	cmd.Flags().DurationVar(&keep.Notices, "notice-history", retention.DefaultNotices, "how long notices to users are kept")
 	addTakeoutFlags(cmd, &tk)
+	e.addBackupFlags(cmd)
 	return cmd
 }
 
@@ -116,6 +121,11 @@ func (e *env) serveThen(ctx context.Context, f dbFlags, addr string, grace time.
 		return err
 	}
 	defer a.Close()
+	if e.backups.Dir != "" {
+		s := e.backups
+		s.Options, s.Logger = sqlstore.BackupOptions{Version: version, Keys: e.backupKeys(f)}, log
+		a.App.Backups = a.db.BackupWorker(s)
+	}
 	start := time.Now()
 	n, err := a.Start(ctx)
 	if err != nil {

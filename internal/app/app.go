@@ -118,6 +118,9 @@ type App struct {
 	Follower   *enforce.Follower
 	Dispatcher *notify.Dispatcher
 	Retention  *retention.Sweeper // deletes expired records; a prometheus.Collector of its counts
+	// Backups takes backups on schedule (sqlstore.DB.BackupWorker, which serve sets with
+	// --backup-dir); nil without. A prometheus.Collector of its progress.
+	Backups Worker
 }
 
 // New wires the services over st.
@@ -241,6 +244,9 @@ func (a *App) Workers() map[string]Worker {
 	}
 	if b := a.Takeout.Builder(); b != nil {
 		w["takeout"] = b
+	}
+	if a.Backups != nil {
+		w["backups"] = a.Backups
 	}
 	return w
 }

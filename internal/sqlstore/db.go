@@ -66,6 +66,9 @@ type DB struct {
 	// full is set when a write failed for lack of storage, and cleared by the next write
 	// that commits: Ready reports it.
 	full atomic.Bool
+	// file is SQLite's database file and url PostgreSQL's, as Open was given it: backups
+	// read them on connections of their own.
+	file, url string
 }
 
 // maxAttempts is how many times a transaction is run when the database refuses it for a
@@ -129,6 +132,7 @@ func (db *DB) openSQLite(dir string) error {
 	}
 	pragmas := "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)"
 	u := (&url.URL{Scheme: "file", Path: path}).String()
+	db.file = path
 	if db.readOnly {
 		if _, err := os.Stat(path); err != nil {
 			return errs.E(errs.NotFound, "no Steward database at %s: %v", path, errors.Unwrap(err))
@@ -179,7 +183,7 @@ func (db *DB) openPostgres(u string) error {
 	}
 	p.SetMaxOpenConns(48) // 16 committers and room for reads
 	p.SetMaxIdleConns(48)
-	db.d, db.w, db.r = postgresDialect, p, p
+	db.d, db.w, db.r, db.url = postgresDialect, p, p, u
 	return nil
 }
 

@@ -62,6 +62,11 @@ type dialect struct {
 	// (PostgreSQL, where each statement is a round trip to the server) than run one by
 	// one as prepared statements (SQLite, in process, where a wide statement costs more).
 	foldsWrites bool
+	// tablesSQL lists the names of Steward's tables, one per row (see DB.Backup).
+	tablesSQL string
+	// snapshots takes and restores backups (backup.go): VACUUM INTO on SQLite, a COPY of
+	// every table in one repeatable-read transaction on PostgreSQL.
+	snapshots snapshotter
 }
 
 var sqliteDialect = dialect{
@@ -107,6 +112,8 @@ var sqliteDialect = dialect{
 	},
 	rowidScans:     true,
 	preparesWrites: true,
+	tablesSQL:      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+	snapshots:      sqliteSnapshots{},
 }
 
 var postgresDialect = dialect{
@@ -144,6 +151,8 @@ var postgresDialect = dialect{
 	forUpdate:   " FOR UPDATE",
 	skipLocked:  " FOR UPDATE SKIP LOCKED",
 	foldsWrites: true,
+	tablesSQL:   "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+	snapshots:   copySnapshots{},
 }
 
 var rebound sync.Map // query with ? → query with $n

@@ -1,6 +1,10 @@
 package sqlstore
 
-import "strconv"
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+)
 
 // SetMaxPages caps an SQLite database at its current size, as a full disk would: a write
 // that needs a new page fails with SQLITE_FULL. 0 lifts the cap.
@@ -13,4 +17,18 @@ func (db *DB) SetMaxPages(lift bool) error {
 	}
 	_, err := db.w.Exec("PRAGMA max_page_count = " + strconv.Itoa(n))
 	return err
+}
+
+// RewriteManifestFiles records the files of the backup in dir as they are now in its
+// manifest m, as one who tampered with the backup and its manifest would.
+func RewriteManifestFiles(dir string, m *BackupManifest) error {
+	if err := os.Remove(filepath.Join(dir, ManifestFile)); err != nil {
+		return err
+	}
+	files, err := listFiles(dir)
+	if err != nil {
+		return err
+	}
+	m.Files = files
+	return writeManifest(dir, m)
 }
