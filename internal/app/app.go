@@ -16,6 +16,7 @@ import (
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/leak"
 	"github.com/stewardhq/steward/internal/ledger"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/reports"
@@ -42,6 +43,7 @@ type Stores struct {
 	Ledger      ledger.Store
 	Vault       vault.Store
 	Retention   retention.Store
+	Leak        leak.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -101,6 +103,7 @@ type App struct {
 	Reports  *reports.Service
 	Ledger   *ledger.Service
 	Vault    *vault.Service
+	Leak     *leak.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -176,6 +179,7 @@ func New(st Stores, cfg Config) (*App, error) {
 	*told = append(*told, a.Appeals)
 	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
 		Tx: st.Tx, Audit: rec, Announcer: a.Notices, Queue: st.Review, Imposer: imposer{a.Enforce}}, cfg.Reports)
+	a.Leak = leak.NewService(st.Leak, vlt, st.Tx, rec, leak.Config{Alerter: leakAlerts{st.Webhooks}})
 	return a, nil
 }
 
@@ -294,4 +298,11 @@ type securityAlerts struct{ outbox notify.Outbox }
 
 func (s securityAlerts) Alert(ctx context.Context, a vault.Alert) error {
 	return notify.EnqueueAlert(ctx, s.outbox, a.Subject, a.Time, a)
+}
+
+// leakAlerts puts leak tracing's security alerts (a canary reached) in the webhook outbox.
+type leakAlerts struct{ outbox notify.Outbox }
+
+func (s leakAlerts) Alert(ctx context.Context, a leak.Alert) error {
+	return notify.EnqueueAlert(ctx, s.outbox, "canary:"+a.Canary, a.At, a)
 }
