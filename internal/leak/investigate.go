@@ -482,6 +482,7 @@ func (g *guilt) rank(items []item, p float64, matched int) []Suspect {
 		}
 		out = append(out, *sp)
 	}
+	decide(out)
 	slices.SortFunc(out, func(a, b Suspect) int {
 		switch {
 		case a.Weight != b.Weight:
@@ -495,4 +496,33 @@ func (g *guilt) rank(items []item, p float64, matched int) []Suspect {
 		return strings.Compare(a.Kind+a.ID, b.Kind+b.ID)
 	})
 	return out[:min(len(out), maxSuspects)]
+}
+
+// decide makes the one suspect that carried every canary of the sample certain: each
+// share's set of canaries is its own (no two shares carry the same), so canaries that
+// only one share's set holds all of name it, even when each canary alone is in several.
+func decide(ss []Suspect) {
+	var all []string
+	for _, s := range ss {
+		for _, c := range s.Evidence.Canaries {
+			if !slices.Contains(all, c) {
+				all = append(all, c)
+			}
+		}
+	}
+	if len(all) == 0 {
+		return
+	}
+	only := -1
+	for i, s := range ss {
+		if len(s.Evidence.Canaries) == len(all) {
+			if only >= 0 {
+				return
+			}
+			only = i
+		}
+	}
+	if only >= 0 {
+		ss[only].Score, ss[only].Weight = 1, math.MaxFloat64
+	}
 }
