@@ -16,6 +16,7 @@ import (
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/leak"
 	"github.com/stewardhq/steward/internal/ledger"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/reports"
@@ -44,6 +45,7 @@ type Stores struct {
 	Vault       vault.Store
 	Retention   retention.Store
 	Takeout     takeout.Store
+	Leak        leak.Store
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -112,6 +114,7 @@ type App struct {
 	Ledger   *ledger.Service
 	Vault    *vault.Service
 	Takeout  *takeout.Service
+	Leak     *leak.Service
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -192,6 +195,7 @@ func New(st Stores, cfg Config) (*App, error) {
 	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
 		Tx: st.Tx, Audit: rec, Announcer: a.Notices, Queue: st.Review, Imposer: imposer{a.Enforce}}, cfg.Reports)
 	a.Takeout = newTakeout(a, cfg, log)
+	a.Leak = leak.NewService(st.Leak, vlt, st.Tx, rec, leak.Config{Alerter: leakAlerts{st.Webhooks}})
 	return a, nil
 }
 
@@ -316,4 +320,11 @@ type securityAlerts struct{ outbox notify.Outbox }
 
 func (s securityAlerts) Alert(ctx context.Context, a vault.Alert) error {
 	return notify.EnqueueAlert(ctx, s.outbox, a.Subject, a.Time, a)
+}
+
+// leakAlerts puts leak tracing's security alerts (a canary reached) in the webhook outbox.
+type leakAlerts struct{ outbox notify.Outbox }
+
+func (s leakAlerts) Alert(ctx context.Context, a leak.Alert) error {
+	return notify.EnqueueAlert(ctx, s.outbox, "canary:"+a.Canary, a.At, a)
 }

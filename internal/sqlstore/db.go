@@ -658,6 +658,7 @@ func (db *DB) Count(ctx context.Context, table string) (int, error) {
 		"sanctions", "sanction_policies", "notices", "outbox", "webhook_deliveries", "webhook_held":
 	case "bulk_actions", "bulk_targets", "user_tokens":
 	case "ledger_wallets", "ledger_transfers", "ledger_entries", "ledger_holds", "ledger_withdrawals":
+	case "leak_shares", "leak_relays", "leak_leaks":
 	default:
 		return 0, fmt.Errorf("sqlstore: count: unknown table %q", table)
 	}

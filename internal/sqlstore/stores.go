@@ -21,5 +21,6 @@ func (db *DB) Stores() app.Stores {
 		Vault:       db.Vault(),
 		Retention:   db.Retention(),
 		Takeout:     db.Takeout(),
+		Leak:        db.Leak(),
 	}
 }

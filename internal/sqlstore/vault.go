@@ -83,6 +83,19 @@ func (s *Vault) GetRecord(ctx context.Context, account string) (_ *vault.Record,
 	return r, err
 }
 
+func (s *Vault) GetRecords(ctx context.Context, accounts []string) (_ map[string]*vault.Record, err error) {
+	defer wrapErr(&err, "sqlstore.Vault.GetRecords", "")
+	out := make(map[string]*vault.Record, len(accounts))
+	err = s.db.queryIn(ctx, recordColumns+" WHERE account IN (%s)", accounts, func(scan func(...any) error) error {
+		r, err := scanRecord(scan)
+		if err == nil {
+			out[r.Account] = r
+		}
+		return err
+	})
+	return out, err
+}
+
 func (s *Vault) DeleteRecord(ctx context.Context, account string) (_ *vault.Record, err error) {
 	defer wrapErr(&err, "sqlstore.Vault.DeleteRecord", account)
 	r, err := s.GetRecord(ctx, account)

@@ -233,7 +233,7 @@ func (s *Service) walletPart(ctx context.Context, e *Export, j *jsonWriter) erro
 // personalPart writes the account's personal data in clear: its owner's own. The vault
 // records the export as an access by whoever started it.
 func (s *Service) personalPart(ctx context.Context, e *Export, j *jsonWriter) error {
-	p, err := s.d.Vault.Export(principal.NewContext(ctx, e.CreatedBy), e.Account)
+	p, err := s.d.Vault.ExportForOwner(principal.NewContext(ctx, e.CreatedBy), e.Account)
 	if err != nil {
 		return err
 	}

@@ -24,8 +24,9 @@ type Purpose struct {
 
 var purposeName = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,63}$`)
 
-// revealers are the roles a purpose may name: the reveal route's.
-var revealers = []principal.Role{principal.Agent, principal.Security, principal.Compliance}
+// revealers are the roles a purpose may name: the reveal route's, and the platform's
+// backends, which export to partners through shares (see Export).
+var revealers = []principal.Role{principal.Agent, principal.Security, principal.Compliance, principal.Service}
 
 // MaxDaily is the largest per_actor_daily a purpose may set.
 const MaxDaily = 1_000_000

@@ -44,6 +44,55 @@ const maxTicket = 128
 // when the account has no personal data, and errs.TooMany beyond the purpose's daily
 // limit for the caller, after recording the refusal and raising a security alert.
 func (s *Service) Reveal(ctx context.Context, account string, req RevealRequest) (*PII, error) {
+	purpose, err := s.allowed(ctx, &req)
+	if err != nil {
+		return nil, err
+	}
+	actor := principal.FromContext(ctx)
+	cx := map[string]string{"purpose": purpose.Name}
+	if req.Ticket != "" {
+		cx["ticket"] = req.Ticket
+	}
+	c, err := s.change(ctx, ActionReveal, account, req.Fields, cx)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := s.entries(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	var r *Record
+	err = s.tx.Write(ctx, func(ctx context.Context) error {
+		n, err := s.store.AddReveals(ctx, actor.Name, purpose.Name, now.Format(time.DateOnly), 1)
+		if err != nil {
+			return err
+		}
+		if n > purpose.PerActorDaily {
+			return errOverLimit
+		}
+		if r, err = s.store.GetRecord(ctx, account); err != nil {
+			return err
+		}
+		return s.audit.Append(ctx, entries)
+	})
+	if errors.Is(err, errOverLimit) {
+		return nil, s.refuse(ctx, account, actor, purpose, req, c.Subject, now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.open(r)
+	if err != nil {
+		return nil, err
+	}
+	return p.only(req.Fields), nil
+}
+
+// allowed checks req (normalising its fields and ticket) and returns its purpose once
+// the caller's role and the fields pass it. Returns errs.Invalid naming every field at
+// fault, errs.Forbidden when the purpose does not let the caller or the fields through.
+func (s *Service) allowed(ctx context.Context, req *RevealRequest) (*Purpose, error) {
 	var fs errs.Fields
 	if len(req.Fields) == 0 {
 		fs.Add("fields", "must name at least one of %v", Fields)
@@ -83,44 +132,7 @@ func (s *Service) Reveal(ctx context.Context, account string, req RevealRequest)
 			return nil, errs.E(errs.Forbidden, "purpose %q does not reveal %s (it reveals %v)", purpose.Name, f, purpose.Fields)
 		}
 	}
-	cx := map[string]string{"purpose": purpose.Name}
-	if req.Ticket != "" {
-		cx["ticket"] = req.Ticket
-	}
-	c, err := s.change(ctx, ActionReveal, account, req.Fields, cx)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := s.entries(ctx, c)
-	if err != nil {
-		return nil, err
-	}
-	now := s.now().UTC()
-	var r *Record
-	err = s.tx.Write(ctx, func(ctx context.Context) error {
-		n, err := s.store.AddReveals(ctx, actor.Name, purpose.Name, now.Format(time.DateOnly), 1)
-		if err != nil {
-			return err
-		}
-		if n > purpose.PerActorDaily {
-			return errOverLimit
-		}
-		if r, err = s.store.GetRecord(ctx, account); err != nil {
-			return err
-		}
-		return s.audit.Append(ctx, entries)
-	})
-	if errors.Is(err, errOverLimit) {
-		return nil, s.refuse(ctx, account, actor, purpose, req, c.Subject, now)
-	}
-	if err != nil {
-		return nil, err
-	}
-	p, err := s.open(r)
-	if err != nil {
-		return nil, err
-	}
-	return p.only(req.Fields), nil
+	return purpose, nil
 }
 
 var errOverLimit = errors.New("over the daily limit")

@@ -47,6 +47,9 @@ type Store interface {
 	// GetRecord returns the account's record, without Index.
 	// Returns errs.NotFound when the account has no personal data.
 	GetRecord(ctx context.Context, account string) (*Record, error)
+	// GetRecords returns the records of those accounts that have one, without Index,
+	// by account.
+	GetRecords(ctx context.Context, accounts []string) (map[string]*Record, error)
 	// DeleteRecord deletes the account's record, with its wrapped data key and index
 	// entries, and returns what it was.
 	// Returns errs.NotFound when the account has no personal data.
