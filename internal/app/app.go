@@ -16,6 +16,7 @@ import (
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/idempotency"
+	"github.com/stewardhq/steward/internal/leak"
 	"github.com/stewardhq/steward/internal/ledger"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/reports"
@@ -42,6 +43,7 @@ type Stores struct {
 	Ledger      ledger.Store
 	Vault       vault.Store
 	Retention   retention.Store
+	Incidents   leak.IncidentStore
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -81,6 +83,10 @@ type Config struct {
 	// kept (serve --idempotency-ttl, --delivery-history, --notice-history); its Logger
 	// defaults to Logger.
 	Retention retention.Config
+	// Incidents tunes incidents (deadlines per grade, the timer's clock and polling);
+	// its Announcer and Logger are filled in. Its Leaks stays nil until leak
+	// investigations are wired, which refuses {"leak": ID} as not offered.
+	Incidents leak.IncidentConfig
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -101,6 +107,8 @@ type App struct {
 	Reports  *reports.Service
 	Ledger   *ledger.Service
 	Vault    *vault.Service
+	// Incidents declares breaches, tells their users, renders their reports.
+	Incidents *leak.Incidents
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -174,6 +182,13 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec, cfg.Appeals)
 	*told = append(*told, a.Appeals)
+	if cfg.Incidents.Announcer == nil {
+		cfg.Incidents.Announcer = a.Notices
+	}
+	if cfg.Incidents.Logger == nil {
+		cfg.Incidents.Logger = log
+	}
+	a.Incidents = leak.NewIncidents(st.Incidents, st.Accounts, st.Tx, rec, cfg.Incidents)
 	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
 		Tx: st.Tx, Audit: rec, Announcer: a.Notices, Queue: st.Review, Imposer: imposer{a.Enforce}}, cfg.Reports)
 	return a, nil
@@ -222,6 +237,7 @@ func (a *App) Workers() map[string]Worker {
 		"appeal re-screening": a.Appeals.Rescreener(),
 		"appeal SLA timer":    a.Appeals.Timer(),
 		"retention sweeper":   a.Retention,
+		"incident deadlines":  a.Incidents.Timer(),
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer

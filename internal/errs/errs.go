@@ -26,6 +26,7 @@ const (
 	StorageFull  Code = "storage_full"       // the database has no room left: nothing is written until there is
 	FundsHeld    Code = "funds_held"         // the money asked for is held (a legal order, a risk hold); Extensions name each hold
 	NoFunds      Code = "insufficient_funds" // the wallet has not that much available
+	NotOffered   Code = "not_offered"        // a feature this deployment does not have wired (e.g. leak investigations)
 	Internal     Code = "internal"           // a bug or an unexpected failure; details are logged, not shown
 )
 

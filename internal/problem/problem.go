@@ -27,6 +27,7 @@ var Statuses = map[errs.Code]int{
 	errs.StorageFull:  http.StatusServiceUnavailable,
 	errs.FundsHeld:    http.StatusConflict,
 	errs.NoFunds:      http.StatusConflict,
+	errs.NotOffered:   http.StatusUnprocessableEntity,
 	errs.Internal:     http.StatusInternalServerError,
 }
 
