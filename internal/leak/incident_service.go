@@ -140,6 +140,12 @@ func (s *Incidents) Create(ctx context.Context, r IncidentRequest) (*Incident, e
 	return in, nil
 }
 
+// Check returns every fault of r at once, as Create would, without selecting anyone.
+func (s *Incidents) Check(r IncidentRequest) error {
+	_, err := checkIncident(&r, s.deadlines, s.cfg.Now().UTC())
+	return err
+}
+
 // affected returns the accounts a declares, at most MaxIncidentAffect.
 func (s *Incidents) affected(ctx context.Context, a IncidentAffected, now time.Time) ([]string, error) {
 	if a.Selection != "" {
