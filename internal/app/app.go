@@ -44,6 +44,7 @@ type Stores struct {
 	Vault       vault.Store
 	Retention   retention.Store
 	Incidents   leak.IncidentStore
+	Evidence    leak.EvidenceStore
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -109,6 +110,8 @@ type App struct {
 	Vault    *vault.Service
 	// Incidents declares breaches, tells their users, renders their reports.
 	Incidents *leak.Incidents
+	// Evidence keeps chat transcripts and call hashes sealed and anchored in the audit log.
+	Evidence *leak.EvidenceService
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -189,6 +192,7 @@ func New(st Stores, cfg Config) (*App, error) {
 		cfg.Incidents.Logger = log
 	}
 	a.Incidents = leak.NewIncidents(st.Incidents, st.Accounts, st.Tx, rec, cfg.Incidents)
+	a.Evidence = leak.NewEvidence(st.Evidence, st.Accounts, st.Tx, rec, vlt)
 	a.Reports = reports.NewService(reports.Deps{Store: st.Reports, Accounts: st.Accounts, Sanctions: sanctioned{a.Enforce},
 		Tx: st.Tx, Audit: rec, Announcer: a.Notices, Queue: st.Review, Imposer: imposer{a.Enforce}}, cfg.Reports)
 	return a, nil

@@ -226,13 +226,15 @@ func TestIncidentRefusesBadInput(t *testing.T) {
 	})
 }
 
+func auditFilter(subject string) audit.Filter { return audit.Filter{Subject: subject, Limit: 100} }
+
 // actions returns the actions of the audit entries about subject.
 func actions(t *testing.T, a *app.App, subject string) []string {
 	t.Helper()
 	if _, _, err := a.Sequencer.Integrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	page, err := a.Audit.Entries(context.Background(), audit.Filter{Subject: subject, Limit: 100})
+	page, err := a.Audit.Entries(context.Background(), auditFilter(subject))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,5 +21,6 @@ func (db *DB) Stores() app.Stores {
 		Vault:       db.Vault(),
 		Retention:   db.Retention(),
 		Incidents:   db.Incidents(),
+		Evidence:    db.Evidence(),
 	}
 }
