@@ -17,8 +17,9 @@ var (
 	incidentsR = []principal.Role{principal.Security, principal.Compliance, principal.Auditor}
 )
 
+// incidentRoutes are the routes of incidents and of evidence (evidenceRoutes).
 func (s *server) incidentRoutes() []route {
-	return []route{
+	return append([]route{
 		{Method: "POST", Path: "/v1/incidents", Roles: incidentsW,
 			Summary: `Declares a personal-data incident: what leaked, why, what it may do, what was done, what users can do, whom to contact; its grade sets the regulator deadline (critical 1h, major 4h, general 72h from detected_at, or report_within); "affected" is {"leak": ID} or {"selection": CEL over account}, fixed now (at most 100,000 accounts).`,
 			Request: incidentBody{}, Reply: incidentReply{}, Status: http.StatusCreated, write: s.createIncident},
@@ -31,7 +32,7 @@ func (s *server) incidentRoutes() []route {
 		{Method: "GET", Path: "/v1/incidents/{id}/report", Roles: incidentsR,
 			Summary: "The regulator's report of an incident as JSON, or as a readable page with Accept: text/html or ?format=html; drawing it up is audited.",
 			Query:   []param{{"format", "string", "html for the page (default: JSON, or as Accept asks)"}}, Reply: leak.IncidentReport{}, raw: s.incidentReport},
-	}
+	}, s.evidenceRoutes()...)
 }
 
 // incidentBody is an incident as declared; detected_at is parsed here so that a
