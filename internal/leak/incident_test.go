@@ -14,6 +14,7 @@ import (
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/leak"
+	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
@@ -301,6 +302,41 @@ func TestIncidentDeadlineAlerts(t *testing.T) {
 		tick(2*time.Hour, 2)
 		if want := []string{"incident.create", "incident.deadline_near", "incident.deadline_passed"}; !slices.Equal(actions(t, a, "incident:"+down.ID), want) {
 			t.Fatalf("audit %v", actions(t, a, "incident:"+down.ID))
+		}
+	})
+}
+
+// TestIncidentWebhooks: every incident event reaches the outbox of a webhook that
+// receives it, and the timer is one of the workers serve runs.
+func TestIncidentWebhooks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		err := db.Write(context.Background(), func(ctx context.Context) error {
+			_, err := db.Webhooks().PutWebhook(ctx, &notify.Webhook{Name: "soc", URL: "https://soc.example/hook", Secret: "s",
+				Events: []string{"incident.created", "incident.deadline_near", "incident.deadline_passed", "incident.notified"}, CreatedAt: t0, UpdatedAt: t0})
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &clock{t: t0}
+		a := incidentApp(t, db, c, nil, 1)
+		if _, ok := a.Workers()["incident deadlines"]; !ok {
+			t.Fatal("no incident deadline worker")
+		}
+		in, err := a.Incidents.Create(security, request(leak.IncidentAffected{Selection: "true"}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Set(t0.Add(5 * time.Hour))
+		if n, err := a.Incidents.Timer().Tick(context.Background()); n != 2 || err != nil {
+			t.Fatalf("%d alerts, %v", n, err)
+		}
+		late, err := a.Incidents.Notify(security, in.ID)
+		if err != nil || late.DeadlineState(c.Now()) != leak.DeadlineMissed {
+			t.Fatalf("told late: %+v, %v", late, err)
+		}
+		if n, err := db.Count(context.Background(), "outbox"); err != nil || n != 4 {
+			t.Fatalf("outbox holds %d events (%v), want created, deadline_near, deadline_passed, notified", n, err)
 		}
 	})
 }
