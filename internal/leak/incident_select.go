@@ -119,7 +119,7 @@ func selectAccounts(ctx context.Context, store accounts.Store, expr string, now 
 	var mu sync.Mutex
 	var out []string
 	tooMany := errors.New("too many")
-	o := accounts.ScanOptions{Parts: 2, Page: 1000, Skip: accounts.WithLinked | accounts.WithUpdatedAt}
+	o := accounts.ScanOptions{Parts: 2, Page: 1000, Skip: accounts.WithLinked | accounts.WithUpdatedAt, Reuse: true} // IDs are kept, never a page
 	err = store.Scan(ctx, o, func(_ int, page []*accounts.Account) error {
 		var mine []string
 		for _, a := range page {
