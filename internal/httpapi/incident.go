@@ -91,11 +91,14 @@ func (s *server) createIncident(r *http.Request, body []byte) (applyFunc, error)
 		return nil, fs.Err()
 	}
 	req.DetectedAt = at
-	if err := s.Incidents.Check(req); err != nil {
-		return nil, err // before any account is read
+	// The affected accounts are found here, before the write transaction: a selection
+	// reads every account, which must not hold the database's one writer.
+	d, err := s.Incidents.Prepare(r.Context(), req)
+	if err != nil {
+		return nil, err
 	}
 	return func(ctx context.Context) (int, any, error) {
-		in, err := s.Incidents.Create(ctx, req)
+		in, err := s.Incidents.Commit(ctx, d)
 		if err != nil {
 			return 0, nil, err
 		}

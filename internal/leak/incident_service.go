@@ -104,10 +104,26 @@ func accountsDigest(ids []string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// IncidentDraft is an incident with its affected accounts found, not yet stored.
+type IncidentDraft struct {
+	incident *Incident
+	accounts []string // sorted, distinct
+}
+
 // Create declares an incident and fixes its affected accounts: those of the leak
-// investigation, or those the selection matches now. Returns errs.Invalid naming every
-// bad field, and errs.NotOffered for a leak without leak investigations wired.
+// investigation, or those the selection matches now. Returns what Prepare returns.
 func (s *Incidents) Create(ctx context.Context, r IncidentRequest) (*Incident, error) {
+	d, err := s.Prepare(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return s.Commit(ctx, d)
+}
+
+// Prepare checks r and finds its affected accounts, outside any write transaction (a
+// selection reads every account). Returns errs.Invalid naming every bad field, and
+// errs.NotOffered for a leak without leak investigations wired.
+func (s *Incidents) Prepare(ctx context.Context, r IncidentRequest) (*IncidentDraft, error) {
 	now := s.cfg.Now().UTC()
 	within, err := checkIncident(&r, s.deadlines, now)
 	if err != nil {
@@ -124,15 +140,22 @@ func (s *Incidents) Create(ctx context.Context, r IncidentRequest) (*Incident, e
 	in := &Incident{ID: uuid.Must(uuid.NewV7()).String(), IncidentRequest: r, Deadline: r.DetectedAt.Add(within),
 		WarnAt: r.DetectedAt.Add(within - within/4), State: IncidentOpen, Accounts: len(ids), CreatedAt: now,
 		CreatedBy: principal.FromContext(ctx), Version: 1}
-	err = s.tx.Write(ctx, func(ctx context.Context) error {
-		if err := s.store.CreateIncident(ctx, in, ids); err != nil {
+	return &IncidentDraft{in, ids}, nil
+}
+
+// Commit stores a prepared incident with its accounts, its event and its audit entry
+// in one transaction.
+func (s *Incidents) Commit(ctx context.Context, d *IncidentDraft) (*Incident, error) {
+	in := d.incident
+	err := s.tx.Write(ctx, func(ctx context.Context) error {
+		if err := s.store.CreateIncident(ctx, in, d.accounts); err != nil {
 			return err
 		}
-		if err := s.event(ctx, IncidentCreated, in, now); err != nil {
+		if err := s.event(ctx, IncidentCreated, in, in.CreatedAt); err != nil {
 			return err
 		}
 		return s.rec.Record(ctx, audit.Change{Action: "incident.create", Subject: incidentSubject(in.ID),
-			Value: incidentChange{in, accountsDigest(ids)}})
+			Value: incidentChange{in, accountsDigest(d.accounts)}})
 	})
 	if err != nil {
 		return nil, err
