@@ -48,6 +48,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.AddCommand(e.bulkCmd(), e.appealsCmd(), e.casesCmd(), e.ledgerCmd(), e.vaultCmd(), e.genCmd(), e.exportsCmd())
 	root.AddCommand(e.demoCmd())
 	root.AddCommand(e.backupCmd(), e.restoreCmd())
+	root.AddCommand(e.incidentsCmd(), e.evidenceCmd())
 	return readable(root.ExecuteContext(ctx))
 }
 

@@ -46,6 +46,8 @@ type Stores struct {
 	Retention   retention.Store
 	Takeout     takeout.Store
 	Leak        leak.Store
+	Incidents   leak.IncidentStore
+	Evidence    leak.EvidenceStore
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -93,6 +95,10 @@ type Config struct {
 	// they download (serve --export-ttl); without a Dir there is no takeout worker. Its
 	// Logger defaults to Logger and its Locale to Locale.
 	Takeout takeout.Config
+	// Incidents tunes incidents (deadlines per grade, the timer's clock and polling);
+	// its Announcer, Logger and Leaks (the leak investigations, for
+	// {"leak": ID}) are filled in.
+	Incidents leak.IncidentConfig
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -115,6 +121,10 @@ type App struct {
 	Vault    *vault.Service
 	Takeout  *takeout.Service
 	Leak     *leak.Service
+	// Incidents declares breaches, tells their users, renders their reports.
+	Incidents *leak.Incidents
+	// Evidence keeps chat transcripts and call hashes sealed and anchored in the audit log.
+	Evidence *leak.EvidenceService
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -196,6 +206,17 @@ func New(st Stores, cfg Config) (*App, error) {
 		Tx: st.Tx, Audit: rec, Announcer: a.Notices, Queue: st.Review, Imposer: imposer{a.Enforce}}, cfg.Reports)
 	a.Takeout = newTakeout(a, cfg, log)
 	a.Leak = leak.NewService(st.Leak, vlt, st.Tx, rec, leak.Config{Alerter: leakAlerts{st.Webhooks}})
+	if cfg.Incidents.Announcer == nil {
+		cfg.Incidents.Announcer = a.Notices
+	}
+	if cfg.Incidents.Leaks == nil {
+		cfg.Incidents.Leaks = a.Leak
+	}
+	if cfg.Incidents.Logger == nil {
+		cfg.Incidents.Logger = log
+	}
+	a.Incidents = leak.NewIncidents(st.Incidents, st.Accounts, st.Tx, rec, cfg.Incidents)
+	a.Evidence = leak.NewEvidence(st.Evidence, st.Accounts, st.Tx, rec, vlt)
 	return a, nil
 }
 
@@ -242,6 +263,7 @@ func (a *App) Workers() map[string]Worker {
 		"appeal re-screening": a.Appeals.Rescreener(),
 		"appeal SLA timer":    a.Appeals.Timer(),
 		"retention sweeper":   a.Retention,
+		"incident deadlines":  a.Incidents.Timer(),
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer

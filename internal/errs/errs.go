@@ -27,6 +27,7 @@ const (
 	FundsHeld    Code = "funds_held"         // the money asked for is held (a legal order, a risk hold); Extensions name each hold
 	NoFunds      Code = "insufficient_funds" // the wallet has not that much available
 	Gone         Code = "gone"               // it existed and was deleted for good (an expired export's archive)
+	NotOffered   Code = "not_offered"        // a feature this deployment does not have wired (e.g. leak investigations)
 	Internal     Code = "internal"           // a bug or an unexpected failure; details are logged, not shown
 )
 

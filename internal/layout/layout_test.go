@@ -120,11 +120,11 @@ var edges = map[string][]string{
 	"internal/appeals":         {"internal/enforce", "internal/bulk", "internal/review", "internal/accounts"},
 	"internal/ledger":          {"internal/accounts"},
 	"internal/vault":           {"internal/accounts"},
-	"internal/leak":            {"internal/vault"},
+	"internal/leak":            {"internal/vault", "internal/accounts"}, // incidents select their affected accounts
 	// takeout reads every domain it exports; add one here when its data joins the archive.
 	"internal/takeout": {"internal/accounts", "internal/enforce", "internal/reports", "internal/appeals", "internal/ledger", "internal/vault"},
 	// notify implements the announcer interfaces of the domains it hears from.
-	"internal/notify": {"internal/enforce", "internal/accounts", "internal/appeals", "internal/reports", "internal/ledger"},
+	"internal/notify": {"internal/enforce", "internal/accounts", "internal/appeals", "internal/reports", "internal/ledger", "internal/leak"},
 
 	// The wiring builds every service from the stores it is given: any domain package
 	// (see wiring), never an adapter.

@@ -59,17 +59,17 @@ type Leak struct {
 
 // Suspect is a share, or a member of staff who revealed accounts of the sample.
 type Suspect struct {
-	Kind      string   `json:"kind"` // share or staff
-	ID        string   `json:"id"`   // the share's ID, or the staff key's name
-	Recipient string   `json:"recipient,omitempty"`
-	Role      string   `json:"role,omitempty"`
-	Score     float64  `json:"score"`  // Pr{guilty | sample}, the model's estimate
-	Weight    float64  `json:"weight"` // -Σ log(1 - term): the ranking key, which does not saturate at 1 as Score does
-	Evidence  Evidence `json:"evidence"`
+	Kind      string          `json:"kind"` // share or staff
+	ID        string          `json:"id"`   // the share's ID, or the staff key's name
+	Recipient string          `json:"recipient,omitempty"`
+	Role      string          `json:"role,omitempty"`
+	Score     float64         `json:"score"`  // Pr{guilty | sample}, the model's estimate
+	Weight    float64         `json:"weight"` // -Σ log(1 - term): the ranking key, which does not saturate at 1 as Score does
+	Evidence  SuspectEvidence `json:"evidence"`
 }
 
-// Evidence is what a suspect's score rests on.
-type Evidence struct {
+// SuspectEvidence is what a suspect's score rests on.
+type SuspectEvidence struct {
 	Rows     int       `json:"rows"`     // sample rows it had received in the leaked form
 	Share    float64   `json:"share"`    // Rows over the rows matched
 	Unmasked []string  `json:"unmasked"` // the sample's fields it had seen in clear
@@ -427,7 +427,7 @@ func (g *guilt) rank(items []item, p float64, matched int) []Suspect {
 	}
 	out := make([]Suspect, 0, len(g.suspects))
 	for k, sp := range g.suspects {
-		e := Evidence{Unmasked: []string{}, Canaries: []string{}}
+		e := SuspectEvidence{Unmasked: []string{}, Canaries: []string{}}
 		logMiss := 0.0
 		for i, h := range g.held[k] {
 			it := items[i]

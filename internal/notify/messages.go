@@ -13,6 +13,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/stewardhq/steward/internal/enforce"
+	"github.com/stewardhq/steward/internal/leak"
 )
 
 //go:embed messages/*.tmpl
@@ -39,7 +40,11 @@ func MustMessages() *Messages {
 		panic(err)
 	}
 	for tag, t := range m.sets {
-		for _, part := range []string{"appeal.subject", "appeal.body"} {
+		parts := []string{"appeal.subject", "appeal.body", "incident.subject", "incident.body"}
+		for _, dt := range leak.IncidentDataTypes {
+			parts = append(parts, "incident.type."+dt)
+		}
+		for _, part := range parts {
 			if t.Lookup(part) == nil {
 				panic(fmt.Sprintf("notify: messages of %s do not define %q", tag, part))
 			}

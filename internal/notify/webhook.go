@@ -15,6 +15,7 @@ import (
 	"github.com/stewardhq/steward/internal/audit"
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/leak"
 	"github.com/stewardhq/steward/internal/reports"
 	"github.com/stewardhq/steward/internal/txn"
 )
@@ -28,7 +29,8 @@ const (
 // EventTypes lists every event type.
 var EventTypes = []string{string(enforce.Created), string(enforce.Lifted), string(enforce.Amended), NoticeCreated,
 	appeals.EventCreated, appeals.EventDecided, appeals.EventReleased, appeals.EventSLABreached, appeals.EventClosed, appeals.EventReopened,
-	string(reports.CaseOpened), string(reports.CaseFlagged), string(reports.CaseDecided), SecurityAlert}
+	string(reports.CaseOpened), string(reports.CaseFlagged), string(reports.CaseDecided), SecurityAlert,
+	string(leak.IncidentCreated), string(leak.IncidentNotifiedEvent), string(leak.IncidentDeadlineNear), string(leak.IncidentDeadlinePassed)}
 
 // EnqueueAlert puts a security alert about subject in outbox, if a webhook receives
 // them. Call it inside the transaction that records what it alerts of.

@@ -28,6 +28,7 @@ var Statuses = map[errs.Code]int{
 	errs.FundsHeld:    http.StatusConflict,
 	errs.NoFunds:      http.StatusConflict,
 	errs.Gone:         http.StatusGone,
+	errs.NotOffered:   http.StatusUnprocessableEntity,
 	errs.Internal:     http.StatusInternalServerError,
 }
 

@@ -22,5 +22,7 @@ func (db *DB) Stores() app.Stores {
 		Retention:   db.Retention(),
 		Takeout:     db.Takeout(),
 		Leak:        db.Leak(),
+		Incidents:   db.Incidents(),
+		Evidence:    db.Evidence(),
 	}
 }
