@@ -42,6 +42,7 @@ type Stores struct {
 	Ledger      ledger.Store
 	Vault       vault.Store
 	Retention   retention.Store
+	Users       auth.UserStore // the console's staff users, sessions and portal links
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -81,6 +82,8 @@ type Config struct {
 	// kept (serve --idempotency-ttl, --delivery-history, --notice-history); its Logger
 	// defaults to Logger.
 	Retention retention.Config
+	// Staff tunes console sign-in and portal sessions.
+	Staff auth.StaffConfig
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -101,6 +104,7 @@ type App struct {
 	Reports  *reports.Service
 	Ledger   *ledger.Service
 	Vault    *vault.Service
+	Staff    *auth.Staff // console sign-in and portal sessions
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -137,6 +141,7 @@ func New(st Stores, cfg Config) (*App, error) {
 		Recorder:   rec,
 		Audit:      audit.NewLog(st.Audit, st.Tx),
 		Keys:       auth.NewKeyring(st.Keys, st.Accounts, st.Tx, rec),
+		Staff:      auth.NewStaff(st.Users, st.Accounts, st.Tx, rec, cfg.Staff),
 		Accounts:   accounts.NewService(st.Accounts, st.Tx, rec),
 		Index:      ix,
 		Notices:    notify.NewNotifier(st.Notices, st.Webhooks, st.Accounts, cfg.Locale),
