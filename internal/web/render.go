@@ -112,11 +112,11 @@ func (v *views) funcs() template.FuncMap {
 			}
 			return fmt.Sprintf("%s%d.%02d", sign, n/100, n%100)
 		},
-		"may":  may,
-		"pct":  func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
-		"add":  func(a, b int) int { return a + b },
+		"may":       may,
+		"pct":       func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
+		"add":       func(a, b int) int { return a + b },
 		"hasPrefix": strings.HasPrefix,
-		"pad":  func(n int) string { return strings.Repeat(" ", len(fmt.Sprint(n))) },
+		"pad":       func(n int) string { return strings.Repeat(" ", len(fmt.Sprint(n))) },
 		"kinds": func() []string {
 			return []string{string(enforce.Suspend), string(enforce.Restrict), string(enforce.Ban), string(enforce.Warning)}
 		},

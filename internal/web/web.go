@@ -49,7 +49,9 @@ type Handler struct{ mux *http.ServeMux }
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 // Patterns returns the patterns of a top-level mux that the handler serves.
-func (h *Handler) Patterns() []string { return []string{"/console/", "/portal/", "/console", "/portal"} }
+func (h *Handler) Patterns() []string {
+	return []string{"/console/", "/portal/", "/console", "/portal"}
+}
 
 // New returns the console's and portal's handler.
 func New(d Deps) *Handler {
