@@ -222,6 +222,7 @@ type chartRow struct {
 	Hit, Spared      int // counts
 	HitW, SparedW    int // bar widths in px
 	SparedX, LabelY  int
+	TextX            int // where the counts are written
 	HitText, Summary string
 }
 
@@ -260,6 +261,7 @@ func newChart(title string, groups map[string]*bulk.Counts, order []string) char
 		r := chartRow{Label: l, Y: i * 28, Hit: hit, Spared: g.Spared,
 			HitW: hit * chartWidth / most, SparedW: g.Spared * chartWidth / most}
 		r.SparedX, r.LabelY = 120+r.HitW, r.Y+15
+		r.TextX = r.SparedX + r.SparedW + 6
 		r.Summary = l + ": " + strconv.Itoa(hit) + " hit, " + strconv.Itoa(g.Spared) + " spared"
 		ch.Rows = append(ch.Rows, r)
 	}

@@ -306,9 +306,13 @@ func TestBannedUserPortal(t *testing.T) {
 		}
 		wd.Set("id", "wd-2")
 		wd.Set("amount", "40")
-		if body := wantCode(t, w.post(t, s, "/portal/withdrawals", wd), http.StatusOK); !strings.Contains(body, "正在为您提现 40.00 CNY") {
+		rec := w.post(t, s, "/portal/withdrawals", wd)
+		wantCode(t, rec, http.StatusSeeOther)
+		if body := wantCode(t, w.get(t, s, rec.Header().Get("Location")), http.StatusOK); !strings.Contains(body, "正在为您提现 40.00 CNY") {
 			t.Fatalf("withdrawing what is not held:\n%s", body)
 		}
+		// Another account's withdrawal is not shown to this one.
+		wantCode(t, w.get(t, w.portal(t, "u-2"), rec.Header().Get("Location")), http.StatusNotFound)
 		wd.Set("amount", "4x")
 		if body := wantCode(t, w.post(t, s, "/portal/withdrawals", wd), http.StatusBadRequest); !strings.Contains(body, "amount") {
 			t.Fatalf("a bad amount: %s", body)

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,16 @@ func (s *server) portalHome(c *call) (result, error) {
 	v, err := s.portalView(c)
 	if err != nil {
 		return result{}, err
+	}
+	if id := c.r.URL.Query().Get("withdrawal"); id != "" {
+		wd, err := s.Ledger.Withdrawal(c.r.Context(), id)
+		if err != nil {
+			return result{}, err
+		}
+		if wd.Account != c.p.Account() { // another account's: as if there were none
+			return result{}, errs.E(errs.NotFound, "no such withdrawal")
+		}
+		v.Withdrawal = wd
 	}
 	return result{view: "portal", data: v}, nil
 }
@@ -109,12 +120,7 @@ func (s *server) portalWithdraw(c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	v, err := s.portalView(c)
-	if err != nil {
-		return result{}, err
-	}
-	v.Withdrawal = out
-	return result{view: "portal", data: v}, nil
+	return result{redirect: "/portal/?withdrawal=" + url.QueryEscape(out.ID)}, nil
 }
 
 // parseMoney reads "12.50" as 1250 minor units.
