@@ -126,6 +126,9 @@ func TestReviewerDecidesAnAppeal(t *testing.T) {
 			"ticket.pdf", []byte("%PDF train ticket")), http.StatusSeeOther)
 
 		rev := w.sessions[principal.Reviewer]
+		if acct := wantCode(t, w.get(t, rev, "/console/accounts/u-1"), http.StatusOK); !strings.Contains(acct, "1 × ban of *") || !strings.Contains(acct, "fraud_sweep") {
+			t.Fatalf("the account page does not show the ban:\n%s", acct)
+		}
 		queue := wantCode(t, w.get(t, rev, "/console/appeals"), http.StatusOK)
 		if !strings.Contains(queue, "u-1") {
 			t.Fatalf("the queue does not list the appeal:\n%s", queue)
