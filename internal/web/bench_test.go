@@ -105,4 +105,3 @@ func BenchmarkPages(b *testing.B) {
 		})
 	}
 }
-
