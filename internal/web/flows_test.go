@@ -78,6 +78,15 @@ func TestSignInFlow(t *testing.T) {
 		if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Path != "/console/" {
 			t.Fatalf("session cookie %+v", sess)
 		}
+		if sess.Secure {
+			t.Fatal("a session cookie over plain HTTP is marked Secure: the browser would never send it")
+		}
+		tls := httptest.NewRequest("POST", "https://steward.example/console/sign-in", strings.NewReader(signIn.Encode()))
+		tls.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		tls.AddCookie(ck)
+		if cs := w.do(t, nil, tls).Result().Cookies(); len(cs) != 1 || !cs[0].Secure {
+			t.Fatalf("over TLS the session cookie is not Secure: %v", cs)
+		}
 		s := &session{secret: sess.Value}
 		home := wantCode(t, w.get(t, s, "/console/"), http.StatusOK)
 		s.csrf = csrfField.FindStringSubmatch(home)[1]

@@ -36,7 +36,7 @@ type portalView struct {
 
 func (s *server) portalHome(c *call) (result, error) {
 	if l := c.r.URL.Query().Get("lang"); l != "" {
-		http.SetCookie(c.w, s.cookie(localeCookie, match(l), 0, "/portal/"))
+		http.SetCookie(c.w, s.cookie(c, localeCookie, match(l), 0, "/portal/"))
 	}
 	v, err := s.portalView(c)
 	if err != nil {

@@ -24,7 +24,7 @@ func (s *server) signIn(c *call) (result, error) {
 	if err != nil {
 		return result{view: "sign-in", status: http.StatusUnauthorized, data: map[string]string{"Email": email, "Error": err.Error()}}, nil
 	}
-	http.SetCookie(c.w, s.cookie(sessionCookie, secret, sess.ExpiresAt.Sub(sess.CreatedAt), "/console/"))
+	http.SetCookie(c.w, s.cookie(c, sessionCookie, secret, sess.ExpiresAt.Sub(sess.CreatedAt), "/console/"))
 	return result{redirect: "/console/"}, nil
 }
 
@@ -52,7 +52,7 @@ func (s *server) signOut(c *call) (result, error) {
 	if err := s.Staff.SignOut(c.r.Context(), c.session); err != nil {
 		return result{}, err
 	}
-	http.SetCookie(c.w, s.cookie(sessionCookie, "", -1, "/console/"))
+	http.SetCookie(c.w, s.cookie(c, sessionCookie, "", -1, "/console/"))
 	return result{redirect: "/console/sign-in"}, nil
 }
 
@@ -73,7 +73,7 @@ func (s *server) openPortal(c *call) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	http.SetCookie(c.w, s.cookie(sessionCookie, secret, sess.ExpiresAt.Sub(sess.CreatedAt), "/portal/"))
+	http.SetCookie(c.w, s.cookie(c, sessionCookie, secret, sess.ExpiresAt.Sub(sess.CreatedAt), "/portal/"))
 	to := "/portal/"
 	if l := c.r.PostFormValue("lang"); l != "" {
 		to += "?lang=" + url.QueryEscape(match(l))
@@ -89,6 +89,6 @@ func (s *server) portalSignOut(c *call) (result, error) {
 	if err := s.Staff.SignOut(c.r.Context(), c.session); err != nil {
 		return result{}, err
 	}
-	http.SetCookie(c.w, s.cookie(sessionCookie, "", -1, "/portal/"))
+	http.SetCookie(c.w, s.cookie(c, sessionCookie, "", -1, "/portal/"))
 	return result{redirect: "/portal/signed-out"}, nil
 }

@@ -237,12 +237,14 @@ func (s *server) formToken(c *call) string {
 		return "" // a post without the cookie its form set is refused
 	}
 	t := rand.Text()
-	http.SetCookie(c.w, s.cookie(formCookie, t, 0, "/"))
+	http.SetCookie(c.w, s.cookie(c, formCookie, t, 0, "/"))
 	return t
 }
 
-func (s *server) cookie(name, value string, ttl time.Duration, path string) *http.Cookie {
-	ck := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true, Secure: s.Secure, SameSite: http.SameSiteStrictMode}
+// cookie returns a cookie only this site's pages get: HttpOnly, SameSite=Strict, and
+// Secure when the request came over TLS or Deps.Secure says a proxy terminates it.
+func (s *server) cookie(c *call, name, value string, ttl time.Duration, path string) *http.Cookie {
+	ck := &http.Cookie{Name: name, Value: value, Path: path, HttpOnly: true, Secure: s.Secure || c.r.TLS != nil, SameSite: http.SameSiteStrictMode}
 	if ttl > 0 {
 		ck.Expires = time.Now().Add(ttl)
 	}
