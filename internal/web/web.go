@@ -1,6 +1,6 @@
 // Package web serves Steward's console for staff (/console/) and portal for end users
 // (/portal/): server-rendered html/template pages with embedded assets, no script but
-// one small vendored file for live progress, and a strict Content-Security-Policy.
+// one small file of its own for live progress, and a strict Content-Security-Policy.
 //
 // Pages call the same services the JSON API calls, as the same principals: a console
 // session is a staff principal with its user's role, a portal session an end user of one
