@@ -272,15 +272,22 @@ func TestServeHealth(t *testing.T) {
 }
 
 // The whole URL space answers problem details: the API under /v1/ and at its operational
-// paths, and the top-level mux everywhere else.
+// paths, and the top-level mux everywhere but the console's and portal's pages, which
+// answer a page of their own.
 func TestServeUnknownPaths(t *testing.T) {
 	p := serve(t, dbArgs(t, "sqlite")...)
+	if resp, err := http.Get(p.url + "/console/nothing"); err != nil || resp.StatusCode != http.StatusNotFound ||
+		resp.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Errorf("GET /console/nothing: %v %v, want the console's 404 page", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	for _, c := range []struct {
 		method, path string
 		status       int
 	}{
 		{"GET", "/", http.StatusNotFound},
-		{"GET", "/console/nothing", http.StatusNotFound},
+		{"GET", "/elsewhere/nothing", http.StatusNotFound},
 		{"GET", "/v1/nothing", http.StatusNotFound},
 		{"POST", "/healthz", http.StatusMethodNotAllowed},
 		{"GET", "/healthz", http.StatusOK},

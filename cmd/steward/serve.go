@@ -22,6 +22,7 @@ import (
 	"github.com/stewardhq/steward/internal/retention"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/vault"
+	"github.com/stewardhq/steward/internal/web"
 )
 
 func (e *env) serveCmd() *cobra.Command {
@@ -138,9 +139,10 @@ func (e *env) serveThen(ctx context.Context, f dbFlags, addr string, grace time.
 	if err != nil {
 		return err
 	}
+	pages := web.New(web.Deps{App: a.App, Logger: log})
 	// Each API route gives its request body a deadline of its own, proportional to the
 	// body it takes (see package httpapi); ReadTimeout bounds every other request.
-	srv := &http.Server{Handler: countRequests(topMux(api), &inFlight),
+	srv := &http.Server{Handler: countRequests(topMux(api, pages), &inFlight),
 		ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	log.Info("serving", "addr", ln.Addr().String(), "database", a.db.Dialect(), "version", version)
@@ -213,11 +215,14 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, workers 
 }
 
 // topMux is the server's whole URL space: the API under /v1/ and its operational
-// routes; the console and portal take their own prefixes when they come.
-func topMux(api *httpapi.Handler) http.Handler {
+// routes, the console under /console/ and the portal under /portal/.
+func topMux(api *httpapi.Handler, pages *web.Handler) http.Handler {
 	mux := http.NewServeMux()
 	for _, p := range api.Patterns() {
 		mux.Handle(p, api)
+	}
+	for _, p := range pages.Patterns() {
+		mux.Handle(p, pages)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		problem.Write(w, problem.For(errs.E(errs.NotFound, "no route for %s %s", r.Method, r.URL.Path), "", nil))

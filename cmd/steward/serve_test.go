@@ -13,6 +13,7 @@ import (
 
 	"github.com/stewardhq/steward/internal/app"
 	"github.com/stewardhq/steward/internal/httpapi"
+	"github.com/stewardhq/steward/internal/web"
 )
 
 // worker is a test worker: it runs until its context ends, or fails when told to.
@@ -116,7 +117,7 @@ func TestServeStopsWorkersAfterRequests(t *testing.T) {
 // The top-level mux answers a path with . or .. segments with a problem, as the API
 // does, rather than a bare redirect to the cleaned path.
 func TestTopMuxRefusesDotSegments(t *testing.T) {
-	h := topMux(httpapi.NewHandler(httpapi.Deps{}))
+	h := topMux(httpapi.NewHandler(httpapi.Deps{}), web.New(web.Deps{}))
 	for _, path := range []string{"/console/../v1/check", "/v1/accounts/../check", "/a//b"} {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest("POST", path, nil))

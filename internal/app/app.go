@@ -48,6 +48,7 @@ type Stores struct {
 	Leak        leak.Store
 	Incidents   leak.IncidentStore
 	Evidence    leak.EvidenceStore
+	Users       auth.UserStore // the console's staff users, sessions and portal links
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -99,6 +100,8 @@ type Config struct {
 	// its Announcer, Logger and Leaks (the leak investigations, for
 	// {"leak": ID}) are filled in.
 	Incidents leak.IncidentConfig
+	// Staff tunes console sign-in and portal sessions.
+	Staff auth.StaffConfig
 }
 
 // App is Steward's services and workers wired over one set of stores.
@@ -125,6 +128,7 @@ type App struct {
 	Incidents *leak.Incidents
 	// Evidence keeps chat transcripts and call hashes sealed and anchored in the audit log.
 	Evidence *leak.EvidenceService
+	Staff    *auth.Staff // console sign-in and portal sessions
 
 	// Workers (see Workers).
 	Sequencer  *audit.Sequencer // nil without Config.AuditKey
@@ -165,6 +169,7 @@ func New(st Stores, cfg Config) (*App, error) {
 		Recorder:   rec,
 		Audit:      audit.NewLog(st.Audit, st.Tx),
 		Keys:       auth.NewKeyring(st.Keys, st.Accounts, st.Tx, rec),
+		Staff:      auth.NewStaff(st.Users, st.Accounts, st.Tx, rec, cfg.Staff),
 		Accounts:   accounts.NewService(st.Accounts, st.Tx, rec),
 		Index:      ix,
 		Notices:    notify.NewNotifier(st.Notices, st.Webhooks, st.Accounts, cfg.Locale),

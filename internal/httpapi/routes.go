@@ -51,7 +51,7 @@ var (
 
 // routes lists every route of the API and the roles that may call it.
 func (s *server) routes() []route {
-	return slices.Concat(s.baseRoutes(), s.keyRoutes(), s.opsRoutes(), s.appealRoutes(), s.reportRoutes(), s.ledgerRoutes(), s.vaultRoutes(), s.takeoutRoutes(), s.leakRoutes(), s.incidentRoutes())
+	return slices.Concat(s.baseRoutes(), s.keyRoutes(), s.opsRoutes(), s.appealRoutes(), s.reportRoutes(), s.ledgerRoutes(), s.vaultRoutes(), s.takeoutRoutes(), s.leakRoutes(), s.incidentRoutes(), s.portalRoutes())
 }
 
 func (s *server) baseRoutes() []route {

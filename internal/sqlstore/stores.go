@@ -24,5 +24,6 @@ func (db *DB) Stores() app.Stores {
 		Leak:        db.Leak(),
 		Incidents:   db.Incidents(),
 		Evidence:    db.Evidence(),
+		Users:       db.Users(),
 	}
 }
