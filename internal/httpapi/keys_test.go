@@ -16,7 +16,7 @@ func TestKeysListAndRevoke(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		api := newTestAPI(t, db)
 		admin := api.keys[principal.Admin]
-		otherSecret, other, err := api.app.Keys.Create(context.Background(), principal.Admin, "second-admin", 0)
+		otherSecret, other, err := api.app.Keys.CreateKey(context.Background(), auth.KeySpec{Role: principal.Admin, Name: "second-admin", Team: "platform-ops"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -27,7 +27,7 @@ func TestKeysListAndRevoke(t *testing.T) {
 			t.Fatalf("the list shows a hash or secret: %s", w.Body)
 		}
 		first := decode[keyPage](t, w)
-		if len(first.Keys) != 2 || first.Keys[0].ID != other.ID || first.Next == "" {
+		if len(first.Keys) != 2 || first.Keys[0].ID != other.ID || first.Keys[0].Team != "platform-ops" || first.Keys[1].Team != "" || first.Next == "" {
 			t.Fatalf("first page: %s", w.Body)
 		}
 		var all []*auth.Key
