@@ -69,8 +69,11 @@ func (b *Builder) Step(ctx context.Context) (built bool, err error) {
 		e, err = b.s.d.Store.ClaimExport(ctx, now, now.Add(b.s.cfg.Lease))
 		return err
 	})
-	if errs.CodeOf(err) == errs.NotFound {
+	switch errs.CodeOf(err) {
+	case errs.NotFound:
 		return false, nil
+	case errs.Conflict: // another process claimed it first: look again
+		return true, nil
 	}
 	if err != nil {
 		return false, err
