@@ -249,6 +249,13 @@ func TestTakeoutDoneWhen(t *testing.T) {
 		if flaky.calls.Load() != 3 || slow.calls.Load() != 1 || flaky.badSigs.Load()+slow.badSigs.Load() != 0 {
 			t.Errorf("calls: flaky %d, slow %d; bad signatures %d", flaky.calls.Load(), slow.calls.Load(), flaky.badSigs.Load()+slow.badSigs.Load())
 		}
+		metrics := api.do(t, request{method: "GET", target: "/metrics"}).Body.String()
+		for _, want := range []string{`steward_takeout_exports_total{outcome="done"} 1`, `steward_takeout_source_calls_total{result="failed"} 2`,
+			`steward_takeout_source_calls_total{result="answered"} 2`} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
+		}
 		w = api.do(t, request{method: "GET", target: "/v1/me/exports/" + e.ID + "/archive", key: user})
 		wantStatus(t, w, http.StatusOK)
 		files, m := verifyArchive(t, w.Body.Bytes())

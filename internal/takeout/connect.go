@@ -101,6 +101,11 @@ func (s *Service) call(ctx context.Context, e *Export) (*Export, error) {
 		}
 		wg.Go(func() {
 			err := s.callOne(ctx, e, c.Source, deadline)
+			outcome := "answered"
+			if err != nil {
+				outcome = "failed"
+			}
+			s.m.attempts.WithLabelValues(outcome).Inc()
 			mu.Lock()
 			results = append(results, result{i, err})
 			mu.Unlock()
