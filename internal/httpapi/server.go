@@ -95,6 +95,9 @@ func NewHandler(d Deps) *Handler {
 		if c, ok := d.App.Backups.(prometheus.Collector); ok {
 			s.registry.MustRegister(c)
 		}
+		if d.App.Takeout != nil {
+			s.registry.MustRegister(d.App.Takeout)
+		}
 	}
 
 	mux := http.NewServeMux()

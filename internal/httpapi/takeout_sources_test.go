@@ -243,8 +243,18 @@ func TestTakeoutDoneWhen(t *testing.T) {
 		if e.State != takeout.Done || len(e.Missing) != 0 || e.Progress.Done != e.Progress.Total || e.Progress.Total != 9 {
 			t.Fatalf("export %+v", e)
 		}
+		if c := e.Connectors; len(c) != 2 || c[0].Attempts+c[1].Attempts != 4 || strings.Contains(fmt.Sprint(c), "127.0.0.1") {
+			t.Errorf("connectors %+v: want 3 attempts and 1, and no source's address shown", c)
+		}
 		if flaky.calls.Load() != 3 || slow.calls.Load() != 1 || flaky.badSigs.Load()+slow.badSigs.Load() != 0 {
 			t.Errorf("calls: flaky %d, slow %d; bad signatures %d", flaky.calls.Load(), slow.calls.Load(), flaky.badSigs.Load()+slow.badSigs.Load())
+		}
+		metrics := api.do(t, request{method: "GET", target: "/metrics"}).Body.String()
+		for _, want := range []string{`steward_takeout_exports_total{outcome="done"} 1`, `steward_takeout_source_calls_total{result="failed"} 2`,
+			`steward_takeout_source_calls_total{result="answered"} 2`} {
+			if !strings.Contains(metrics, want) {
+				t.Errorf("/metrics lacks %s", want)
+			}
 		}
 		w = api.do(t, request{method: "GET", target: "/v1/me/exports/" + e.ID + "/archive", key: user})
 		wantStatus(t, w, http.StatusOK)

@@ -103,6 +103,8 @@ func TestExports(t *testing.T) {
 		wantProblem(t, api.do(t, request{method: "GET", target: "/v1/accounts/u-2/exports/" + e2.ID, key: agent}), http.StatusNotFound, "")
 		wantProblem(t, api.do(t, request{method: "POST", target: "/v1/accounts/nobody/exports", key: agent}), http.StatusNotFound, "")
 		wantProblem(t, api.do(t, request{method: "POST", target: "/v1/accounts/u-1/exports", key: agent, body: `[1]`}), http.StatusBadRequest, "body")
+		wantProblem(t, api.do(t, request{method: "GET", target: "/v1/accounts/bad%20id/exports/" + e2.ID, key: agent}), http.StatusBadRequest, "id")
+		wantProblem(t, api.do(t, request{method: "GET", target: "/v1/accounts/u-1/exports/not-an-id", key: agent}), http.StatusBadRequest, "id")
 	})
 }
 

@@ -69,8 +69,11 @@ func (b *Builder) Step(ctx context.Context) (built bool, err error) {
 		e, err = b.s.d.Store.ClaimExport(ctx, now, now.Add(b.s.cfg.Lease))
 		return err
 	})
-	if errs.CodeOf(err) == errs.NotFound {
+	switch errs.CodeOf(err) {
+	case errs.NotFound:
 		return false, nil
+	case errs.Conflict: // another process claimed it first: look again
+		return true, nil
 	}
 	if err != nil {
 		return false, err
@@ -95,6 +98,7 @@ func (b *Builder) expire(ctx context.Context) error {
 		}{e.ID, e.ExpiresAt}}); err != nil {
 			return err
 		}
+		b.s.m.exports.WithLabelValues("expired").Inc()
 	}
 	return nil
 }
@@ -231,7 +235,11 @@ func (b *Builder) finish(ctx context.Context, e *Export) error {
 		return b.fail(ctx, e, err)
 	}
 	e.State, e.Size, e.SHA256 = Done, size, sum
-	return b.save(ctx, e, &audit.Change{Action: ActionFinish, Subject: e.Account, Value: finished{e.ID, e.State, size, sum, e.Missing}})
+	if err := b.save(ctx, e, &audit.Change{Action: ActionFinish, Subject: e.Account, Value: finished{e.ID, e.State, size, sum, e.Missing}}); err != nil {
+		return err
+	}
+	b.s.m.exports.WithLabelValues("done").Inc()
+	return nil
 }
 
 type finished struct {
@@ -260,7 +268,11 @@ func (b *Builder) fail(ctx context.Context, e *Export, cause error) error {
 	b.s.cfg.Logger.Error("takeout: export failed", "export", e.ID, "err", cause)
 	os.RemoveAll(b.s.partsDir(e.ID))
 	e.State, e.Error = Failed, reason(cause)
-	return b.save(ctx, e, &audit.Change{Action: ActionFinish, Subject: e.Account, Value: finished{ID: e.ID, State: Failed, Missing: e.Missing}})
+	if err := b.save(ctx, e, &audit.Change{Action: ActionFinish, Subject: e.Account, Value: finished{ID: e.ID, State: Failed, Missing: e.Missing}}); err != nil {
+		return err
+	}
+	b.s.m.exports.WithLabelValues("failed").Inc()
+	return nil
 }
 
 // writePart writes p's JSON to path.

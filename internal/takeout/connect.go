@@ -101,6 +101,11 @@ func (s *Service) call(ctx context.Context, e *Export) (*Export, error) {
 		}
 		wg.Go(func() {
 			err := s.callOne(ctx, e, c.Source, deadline)
+			outcome := "answered"
+			if err != nil {
+				outcome = "failed"
+			}
+			s.m.attempts.WithLabelValues(outcome).Inc()
 			mu.Lock()
 			results = append(results, result{i, err})
 			mu.Unlock()
@@ -113,16 +118,23 @@ func (s *Service) call(ctx context.Context, e *Export) (*Export, error) {
 	return s.edit(ctx, e.ID, func(_ context.Context, x *Export) error {
 		for _, r := range results {
 			c := &x.Connectors[r.i]
+			if r.err != errGaveUp {
+				c.Attempts++
+			}
 			if c.settled() {
 				continue // the part arrived meanwhile
 			}
-			c.Attempts++
 			switch {
 			case r.err == errGaveUp:
 				c.State, c.Error = Absent, fmt.Sprintf("no part arrived within %s", s.cfg.GiveUp)
 				x.Progress.Done++
 			case r.err != nil:
-				c.Error, c.NextAt = r.err.Error(), now.Add(s.backoff(c.Attempts))
+				// The holder sees the export: say how the source failed, never its address.
+				s.cfg.Logger.Warn("takeout: source failed", "export", x.ID, "source", c.Source, "attempt", c.Attempts, "err", r.err)
+				c.Error, c.NextAt = "the source could not be reached", now.Add(s.backoff(c.Attempts))
+				if status, ok := r.err.(answered); ok {
+					c.Error = "the source answered " + string(status)
+				}
 			default:
 				c.State, c.Error, c.NextAt = Called, "", now.Add(s.cfg.Recall)
 			}
@@ -172,10 +184,15 @@ func (s *Service) callOne(ctx context.Context, e *Export, name string, deadline 
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("answered %s", resp.Status)
+		return answered(resp.Status)
 	}
 	return nil
 }
+
+// answered is a source's answer other than 2xx: its status line.
+type answered string
+
+func (a answered) Error() string { return "answered " + string(a) }
 
 func tokenHash(token string) string {
 	h := sha256.Sum256([]byte(token))

@@ -77,6 +77,7 @@ const DefaultMaxPart = 4 << 30
 type Service struct {
 	d   Deps
 	cfg Config
+	m   metrics
 }
 
 // NewService returns a Service over d.
@@ -110,7 +111,7 @@ func NewService(d Deps, cfg Config) *Service {
 	if cfg.MaxPart <= 0 {
 		cfg.MaxPart = DefaultMaxPart
 	}
-	return &Service{d: d, cfg: cfg}
+	return &Service{d: d, cfg: cfg, m: newMetrics()}
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now().UTC() }

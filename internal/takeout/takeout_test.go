@@ -320,3 +320,49 @@ func readArchive(t *testing.T, f *os.File) (map[string][]byte, *takeout.Manifest
 	}
 	return files, &m
 }
+
+// failingNotices cannot read notices.
+type failingNotices struct{}
+
+func (failingNotices) EachNotice(context.Context, string, func(string, any) error) error {
+	return errs.E(errs.Unavailable, "the notices are not reachable")
+}
+
+// A domain that is absent has no part in the archive, and a part that cannot be read is
+// listed missing with why, the others still there.
+func TestAbsentAndMissingParts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		a := storetest.NewApp(t, db, app.Config{})
+		banned(t, a, "u-1", "en")
+		st := a.Stores
+		s := takeout.NewService(takeout.Deps{Store: st.Takeout, Accounts: st.Accounts, Tx: st.Tx, Audit: a.Recorder, Log: a.Audit,
+			Enforce: a.Enforce, Notices: failingNotices{}}, takeout.Config{Dir: t.TempDir()})
+		user := as(principal.EndUser("u-1", "tok-1"))
+		e, err := s.Start(user, "u-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if built, err := s.Builder().Step(context.Background()); !built || err != nil {
+			t.Fatalf("step: %v %v", built, err)
+		}
+		e, err = s.Get(user, "", e.ID)
+		if err != nil || e.State != takeout.Done || e.Progress.Total != 2 || len(e.Missing) != 1 || e.Missing[0].Part != "sanctions" {
+			t.Fatalf("export %+v, %v", e, err)
+		}
+		_, f, err := s.Archive(user, "", e.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files, m := readArchive(t, f)
+		if len(m.Files) != 2 || m.Files[0].Name != "account.json" || m.Files[1].Name != "index.html" {
+			t.Errorf("files %+v, want account.json and index.html alone", m.Files)
+		}
+		if len(m.Missing) != 1 || m.Missing[0].Reason != "the notices are not reachable" {
+			t.Errorf("missing %+v", m.Missing)
+		}
+		if !strings.Contains(string(files["index.html"]), "the notices are not reachable") {
+			t.Error("index.html does not say what is missing")
+		}
+	})
+}
