@@ -302,7 +302,9 @@ func accessLog(t *testing.T, api *testAPI, token, vkey string, limit int) []stri
 					s += fmt.Sprintf(" %s=%s", k, v)
 				}
 			}
-			if bytes.Contains(leaf, []byte("138")) {
+			// The phone's digits, whole or masked: "138" alone also turns up in a leaf's
+			// timestamp (…58.138014067Z), which failed this test by the clock.
+			if bytes.Contains(leaf, []byte("13812345678")) || bytes.Contains(leaf, []byte("138****")) {
 				t.Fatalf("leaf holds a value: %s", leaf)
 			}
 			out = append(out, s)
