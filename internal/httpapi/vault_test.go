@@ -346,7 +346,7 @@ func accessLog(t *testing.T, api *testAPI, token, vkey string, limit int) []stri
 				}
 			}
 			// Whole values: a short piece such as "138" turns up in hex digests by chance.
-			if bytes.Contains(leaf, []byte("13812345678")) || bytes.Contains(leaf, []byte("张三")) || bytes.Contains(leaf, []byte("zhang.san")) {
+			if bytes.Contains(leaf, []byte("13812345678")) || bytes.Contains(leaf, []byte("138****")) || bytes.Contains(leaf, []byte("张三")) || bytes.Contains(leaf, []byte("zhang.san")) {
 				t.Fatalf("leaf holds a value: %s", leaf)
 			}
 			out = append(out, s)
