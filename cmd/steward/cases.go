@@ -19,14 +19,7 @@ func (e *env) casesCmd() *cobra.Command {
 	withClient := func(c *cobra.Command, run func(ctx context.Context, c *client.Client, args []string) error) *cobra.Command {
 		return e.withClient(c, &cf, run)
 	}
-	// call sends one request and prints its answer as the server sent it.
-	call := func(ctx context.Context, c *client.Client, req client.Request) error {
-		var out json.RawMessage
-		if _, err := c.Do(ctx, req, &out); err != nil {
-			return retryHint(err, req.IdempotencyKey)
-		}
-		return e.printJSON(out)
-	}
+	call := e.callPrint
 	var state, category, flag, cursor, lease, outcome, policy, note, sanction, idem string
 	var limit, n int
 	var strike bool
