@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/appeals"
 	"github.com/stewardhq/steward/internal/audit"
@@ -42,6 +44,7 @@ type Stores struct {
 	Ledger      ledger.Store
 	Vault       vault.Store
 	Retention   retention.Store
+	Signals     SignalStore // the workers' signals for /metrics; none when nil
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -107,6 +110,10 @@ type App struct {
 	Follower   *enforce.Follower
 	Dispatcher *notify.Dispatcher
 	Retention  *retention.Sweeper // deletes expired records; a prometheus.Collector of its counts
+
+	// Signals serves the workers' lags, states and rates on /metrics (signals.go); nil
+	// without Stores.Signals.
+	Signals prometheus.Collector
 }
 
 // New wires the services over st.
@@ -171,6 +178,9 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	if cfg.Appeals.Logger == nil {
 		cfg.Appeals.Logger = log
+	}
+	if st.Signals != nil {
+		a.Signals = &signalCollector{store: st.Signals, bulk: a.Bulk, log: log, now: time.Now}
 	}
 	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec, cfg.Appeals)
 	*told = append(*told, a.Appeals)

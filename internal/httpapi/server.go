@@ -91,6 +91,9 @@ func NewHandler(d Deps) *Handler {
 	if d.App != nil && d.App.Retention != nil {
 		s.registry.MustRegister(d.App.Retention) // the workers' counts, beside the API's
 	}
+	if d.App != nil && d.App.Signals != nil {
+		s.registry.MustRegister(d.App.Signals)
+	}
 
 	mux := http.NewServeMux()
 	paths := http.NewServeMux() // the same paths without methods, to tell 405 from 404

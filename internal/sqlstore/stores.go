@@ -20,5 +20,6 @@ func (db *DB) Stores() app.Stores {
 		Ledger:      db.Ledger(),
 		Vault:       db.Vault(),
 		Retention:   db.Retention(),
+		Signals:     db,
 	}
 }
