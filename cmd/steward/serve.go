@@ -28,6 +28,7 @@ func (e *env) serveCmd() *cobra.Command {
 	var grace time.Duration
 	var reach notify.Reach
 	var keep retention.Config
+	var adminAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
@@ -44,6 +45,18 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 				return err
 			}
 			e.retention = keep
+			admin, err := listenAdmin(adminAddr)
+			if err != nil {
+				return err
+			}
+			if admin != nil {
+				defer admin.Close()
+				ctx, stop := context.WithCancel(cmd.Context())
+				defer stop()
+				log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+				log.Info("admin listener (pprof)", "addr", admin.Addr().String())
+				go serveAdmin(ctx, admin, log)
+			}
 			return e.serve(cmd.Context(), f, addr, grace, reach)
 		},
 	}
@@ -54,6 +67,7 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 	cmd.Flags().DurationVar(&keep.Idempotency, "idempotency-ttl", retention.DefaultIdempotency, "how long a write's Idempotency-Key answers retries; after it a retry is a new request")
 	cmd.Flags().DurationVar(&keep.Deliveries, "delivery-history", retention.DefaultDeliveries, "how long webhook delivery attempts are kept")
 	cmd.Flags().DurationVar(&keep.Notices, "notice-history", retention.DefaultNotices, "how long notices to users are kept")
+	cmd.Flags().StringVar(&adminAddr, "admin-addr", "", "serve net/http/pprof on this loopback address (127.0.0.1:PORT); none by default")
 	return cmd
 }
 
