@@ -44,7 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(e.serveCmd(), e.migrateCmd(), e.keysCmd(), e.accountsCmd(), e.versionCmd())
-	root.AddCommand(e.auditCmd(), e.usersCmd())
+	root.AddCommand(e.auditCmd(), e.usersCmd(), e.statusCmd())
 	root.AddCommand(e.bulkCmd(), e.appealsCmd(), e.casesCmd(), e.ledgerCmd(), e.vaultCmd(), e.genCmd(), e.exportsCmd(), e.leaksCmd())
 	root.AddCommand(e.demoCmd())
 	root.AddCommand(e.backupCmd(), e.restoreCmd())

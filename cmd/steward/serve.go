@@ -33,6 +33,7 @@ func (e *env) serveCmd() *cobra.Command {
 	var keep retention.Config
 	var tk takeoutFlags
 	var names string
+	var adminAddr string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Serve the API until SIGINT or SIGTERM",
@@ -59,6 +60,18 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 			if e.accessLogNames, err = vault.ParseActorNames(names); err != nil {
 				return err
 			}
+			admin, err := listenAdmin(adminAddr)
+			if err != nil {
+				return err
+			}
+			if admin != nil {
+				defer admin.Close()
+				ctx, stop := context.WithCancel(cmd.Context())
+				defer stop()
+				log := slog.New(slog.NewJSONHandler(e.stderr, nil))
+				log.Info("admin listener (pprof)", "addr", admin.Addr().String())
+				go serveAdmin(ctx, admin, log)
+			}
 			return e.serve(cmd.Context(), f, addr, grace, reach)
 		},
 	}
@@ -73,6 +86,7 @@ The bulk batch in flight commits, and the sequencer signs a last checkpoint.`,
 	cmd.Flags().DurationVar(&keep.Notices, "notice-history", retention.DefaultNotices, "how long notices to users are kept")
 	addTakeoutFlags(cmd, &tk)
 	e.addBackupFlags(cmd)
+	cmd.Flags().StringVar(&adminAddr, "admin-addr", "", "serve net/http/pprof on this loopback address (127.0.0.1:PORT); none by default")
 	return cmd
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/stewardhq/steward/internal/accounts"
 	"github.com/stewardhq/steward/internal/appeals"
 	"github.com/stewardhq/steward/internal/audit"
@@ -49,6 +51,7 @@ type Stores struct {
 	Incidents   leak.IncidentStore
 	Evidence    leak.EvidenceStore
 	Users       auth.UserStore // the console's staff users, sessions and portal links
+	Signals     SignalStore    // the workers' signals for /metrics; none when nil
 }
 
 // AuditStore is the audit log's store: entries appended by every change, and the tree
@@ -138,6 +141,10 @@ type App struct {
 	// Backups takes backups on schedule (sqlstore.DB.BackupWorker, which serve sets with
 	// --backup-dir); nil without. A prometheus.Collector of its progress.
 	Backups Worker
+
+	// Signals serves the workers' lags, states and rates on /metrics (signals.go); nil
+	// without Stores.Signals.
+	Signals prometheus.Collector
 }
 
 // New wires the services over st.
@@ -204,6 +211,9 @@ func New(st Stores, cfg Config) (*App, error) {
 	}
 	if cfg.Appeals.Logger == nil {
 		cfg.Appeals.Logger = log
+	}
+	if st.Signals != nil {
+		a.Signals = &signalCollector{store: st.Signals, bulk: a.Bulk, log: log, now: time.Now}
 	}
 	a.Appeals = appeals.NewService(st.Appeals, st.Review, a.Enforce, a.Bulk, st.Accounts, st.Tx, rec, cfg.Appeals)
 	*told = append(*told, a.Appeals)

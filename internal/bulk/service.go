@@ -293,6 +293,24 @@ func (s *Service) StatusOf(a *Action) Status {
 	return st
 }
 
+// Working returns the status of every action at work (preparing, running or
+// reverting), oldest first.
+func (s *Service) Working(ctx context.Context) ([]Status, error) {
+	ids, err := s.store.Active(ctx, Preparing, Running, Reverting)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Status, 0, len(ids))
+	for _, id := range ids {
+		a, err := s.store.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s.StatusOf(a))
+	}
+	return out, nil
+}
+
 func checkID(id string) error {
 	if _, err := uuid.Parse(id); err != nil || len(id) != 36 {
 		return errs.Field("id", "must be a bulk action ID (a UUID)")

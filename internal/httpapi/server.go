@@ -98,6 +98,9 @@ func NewHandler(d Deps) *Handler {
 		if d.App.Takeout != nil {
 			s.registry.MustRegister(d.App.Takeout)
 		}
+		if d.App.Signals != nil {
+			s.registry.MustRegister(d.App.Signals)
+		}
 	}
 
 	mux := http.NewServeMux()

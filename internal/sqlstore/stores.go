@@ -25,5 +25,6 @@ func (db *DB) Stores() app.Stores {
 		Incidents:   db.Incidents(),
 		Evidence:    db.Evidence(),
 		Users:       db.Users(),
+		Signals:     db,
 	}
 }
