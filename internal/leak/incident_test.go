@@ -202,7 +202,7 @@ func TestIncidentRefusesBadInput(t *testing.T) {
 		}{
 			{leak.IncidentAffected{}, errs.Invalid, "affected"},
 			{leak.IncidentAffected{Leak: "l", Selection: "true"}, errs.Invalid, "affected"},
-			{leak.IncidentAffected{Leak: "l"}, errs.NotOffered, "affected.leak"},
+			{leak.IncidentAffected{Leak: "l"}, errs.Invalid, "affected.leak"}, // app wires the investigations: "l" is none of them
 			{leak.IncidentAffected{Selection: `account.region`}, errs.Invalid, "affected.selection"},
 			{leak.IncidentAffected{Selection: `[1,2,3].all(x, [1,2,3].all(y, [1,2,3].all(z, account.attributes.all(k, account.attributes.all(j, k.size() > j.size())))))`}, errs.Invalid, "affected.selection"},
 		} {
