@@ -55,6 +55,10 @@ var apiRoles = map[string][]principal.Role{
 	"POST /v1/me/appeals":                {principal.User},
 	"POST /v1/me/withdrawals":            {principal.User},
 	"GET /v1/me/access-log":              {principal.User},
+	"GET /v1/me/exports":                 {principal.User},
+	"POST /v1/me/exports":                {principal.User},
+	"GET /v1/me/exports/{id}":            {principal.User},
+	"GET /v1/me/exports/{id}/archive":    {principal.User},
 }
 
 // may reports whether p may call the API route api, so that a page shows only the
@@ -109,7 +113,7 @@ func (s *server) consolePages() []page {
 }
 
 func (s *server) portalPages() []page {
-	return []page{
+	return append([]page{
 		{Method: "GET", Path: "/portal/open", Public: true, Title: "portal.open", handle: s.openForm},
 		{Method: "POST", Path: "/portal/open", Public: true, Title: "portal.open", handle: s.openPortal},
 		{Method: "GET", Path: "/portal/signed-out", Public: true, Title: "portal.signed_out", handle: s.signedOut},
@@ -118,5 +122,5 @@ func (s *server) portalPages() []page {
 		{Method: "POST", Path: "/portal/withdrawals", API: "POST /v1/me/withdrawals", Portal: true, Title: "portal.withdraw", handle: s.portalWithdraw},
 		{Method: "GET", Path: "/portal/access-log", API: "GET /v1/me/access-log", Portal: true, Title: "portal.access_log", handle: s.portalAccessLog},
 		{Method: "POST", Path: "/portal/sign-out", API: "DELETE /v1/me/token", Portal: true, Title: "portal.sign_out", handle: s.portalSignOut},
-	}
+	}, s.portalTakeoutPages()...)
 }
