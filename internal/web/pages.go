@@ -50,6 +50,8 @@ var apiRoles = map[string][]principal.Role{
 	"POST /v1/bulk-actions/{id}/resume":  {principal.Compliance, principal.Admin},
 	"POST /v1/bulk-actions/{id}/revert":  {principal.Compliance, principal.Admin},
 	"GET /v1/audit/entries":              {principal.Auditor, principal.Admin},
+	"GET /v1/incidents/{id}":             {principal.Security, principal.Compliance, principal.Auditor},
+	"GET /v1/leaks/{id}":                 {principal.Security},
 	"GET /v1/me":                         {principal.User},
 	"DELETE /v1/me/token":                {principal.User},
 	"POST /v1/me/appeals":                {principal.User},
@@ -78,7 +80,7 @@ func (s *server) pages() []page {
 }
 
 func (s *server) consolePages() []page {
-	return []page{
+	return append([]page{
 		{Method: "GET", Path: "/console/sign-in", Public: true, Title: "Sign in", handle: s.signInForm},
 		{Method: "POST", Path: "/console/sign-in", Public: true, Title: "Sign in", handle: s.signIn},
 		{Method: "GET", Path: "/console/setup", Public: true, Title: "Set your password", handle: s.setupForm},
@@ -109,7 +111,7 @@ func (s *server) consolePages() []page {
 		{Method: "POST", Path: "/console/bulk/{id}/revert", API: "POST /v1/bulk-actions/{id}/revert", Title: "Revert", handle: s.bulkRevert},
 
 		{Method: "GET", Path: "/console/audit", API: "GET /v1/audit/entries", Title: "Audit log", handle: s.auditPage},
-	}
+	}, s.leakPages()...)
 }
 
 func (s *server) portalPages() []page {
