@@ -27,8 +27,9 @@ missing one), load a scenario through the API as a platform and its staff would 
 population with a border region; a sweep that caught honest travellers, their appeals,
 some released by re-screening; a banned account's wallet frozen under a police order;
 personal data read and revealed for a purpose; reports, among them a suspected
-brigade), then serve it as steward serve does, printing an API key per role, a user
-token for the banned account and curl lines to try. SQLite only; stop with Ctrl-C.`,
+brigade), then serve it as steward serve does, printing a console sign-in per role
+(password steward-demo-2026), a portal link for the banned account, an API key per
+role, a user token for the banned account and curl lines to try. SQLite only; stop with Ctrl-C.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := freshDir(&f); err != nil {
@@ -53,8 +54,16 @@ token for the banned account and curl lines to try. SQLite only; stop with Ctrl-
 				if err != nil {
 					return err
 				}
+				ins, err := demoSignIns(ctx, a.Staff)
+				if err != nil {
+					return err
+				}
+				portal, err := demoPortalLink(ctx, sc)
+				if err != nil {
+					return err
+				}
 				fmt.Fprintf(e.stderr, "loaded in %v\n", time.Since(start).Round(100*time.Millisecond))
-				printDemo(e.stdout, sc)
+				printDemo(e.stdout, sc, ins, portal)
 				return nil
 			})
 		},
@@ -84,9 +93,12 @@ func freshDir(f *dbFlags) error {
 	return nil
 }
 
-// printDemo prints what a newcomer needs: the keys, the token and lines to paste.
-func printDemo(w io.Writer, sc *demoScenario) {
-	fmt.Fprintf(w, "\nSteward demo ready at %s\n\nAPI keys, one per role (export them to paste the lines below):\n", sc.URL)
+// printDemo prints what a newcomer needs: the console's sign-ins, the portal link, the
+// keys, the token and lines to paste.
+func printDemo(w io.Writer, sc *demoScenario, ins []demoSignIn, portal string) {
+	fmt.Fprintf(w, "\nSteward demo ready at %s\n", sc.URL)
+	printConsole(w, sc.URL, ins, portal)
+	fmt.Fprintf(w, "\nAPI keys, one per role (export them to paste the lines below):\n")
 	for _, s := range demoStaff {
 		fmt.Fprintf(w, "  export %s_KEY=%s   # %s, team %s\n", upper(s.Role), sc.Keys[s.Role], s.Name, s.Team)
 	}

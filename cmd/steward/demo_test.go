@@ -17,7 +17,9 @@ import (
 // it; the test reads what it printed and checks the scenario through the API: the
 // banned user's sanction, frozen wallet and access log (role, team and pseudonym, never
 // a staff name), the sweep done with travellers released and appeals waiting, the
-// legal order's hold and the suspected brigade. A directory holding anything is refused.
+// legal order's hold and the suspected brigade; a printed console sign-in signs in and
+// the printed portal link opens the banned user's portal. A directory holding anything
+// is refused.
 func TestDemo(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "demo")
 	ctx, cancel := context.WithCancel(context.Background())
@@ -63,6 +65,9 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("no line %q in:\n%s", want, out.String())
 		}
 	}
+	// A newcomer signs in to the console with a printed sign-in and opens the portal link.
+	demoConsole(t, out.String(), "reviewer")
+
 	get := func(key, path string, v any) {
 		t.Helper()
 		if code := call(t, "GET", url+path, key, "", v); code != 200 {

@@ -211,7 +211,8 @@ func TestBrowserComplianceSweep(t *testing.T) {
 }
 
 // A banned user opens a portal link, reads the status in Chinese, appeals with a
-// document, withdraws what is not held and reads who accessed their data.
+// document, withdraws what is not held, reads who accessed their data and asks for an
+// export of it, which is queued, then ready to download.
 func TestBrowserBannedUserPortal(t *testing.T) {
 	w := newTestWeb(t, storetest.Open(t, "sqlite"))
 	w.account(t, "u-1", "zh-CN")
@@ -259,6 +260,18 @@ func TestBrowserBannedUserPortal(t *testing.T) {
 	j.do(chromedp.Click(chromedp.CSS(`a[href="/portal/access-log"]`)))
 	j.waitFor(`location.pathname == "/portal/access-log"`)
 	j.shot("access log")
+	j.do(chromedp.Click(chromedp.CSS(`a[href="/portal/exports"]`)))
+	j.waitFor(`document.querySelector("#export") != null`)
+	j.shot("exports")
+	j.do(chromedp.Click(chromedp.CSS("#export")))
+	j.waitFor(`(document.querySelector(".export-state")||{dataset: {}}).dataset.state == "queued"`)
+	j.shot("export queued")
+	if built, err := w.app.Takeout.Builder().Step(ctx); !built || err != nil {
+		t.Fatal(built, err)
+	}
+	j.do(chromedp.Reload())
+	j.waitFor(`(document.querySelector(".export-state")||{dataset: {}}).dataset.state == "done" && document.querySelector("a.download") != null`)
+	j.shot("export done")
 }
 
 var _ = http.StatusOK

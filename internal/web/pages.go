@@ -50,11 +50,17 @@ var apiRoles = map[string][]principal.Role{
 	"POST /v1/bulk-actions/{id}/resume":  {principal.Compliance, principal.Admin},
 	"POST /v1/bulk-actions/{id}/revert":  {principal.Compliance, principal.Admin},
 	"GET /v1/audit/entries":              {principal.Auditor, principal.Admin},
+	"GET /v1/incidents/{id}":             {principal.Security, principal.Compliance, principal.Auditor},
+	"GET /v1/leaks/{id}":                 {principal.Security},
 	"GET /v1/me":                         {principal.User},
 	"DELETE /v1/me/token":                {principal.User},
 	"POST /v1/me/appeals":                {principal.User},
 	"POST /v1/me/withdrawals":            {principal.User},
 	"GET /v1/me/access-log":              {principal.User},
+	"GET /v1/me/exports":                 {principal.User},
+	"POST /v1/me/exports":                {principal.User},
+	"GET /v1/me/exports/{id}":            {principal.User},
+	"GET /v1/me/exports/{id}/archive":    {principal.User},
 }
 
 // may reports whether p may call the API route api, so that a page shows only the
@@ -74,7 +80,7 @@ func (s *server) pages() []page {
 }
 
 func (s *server) consolePages() []page {
-	return []page{
+	return append([]page{
 		{Method: "GET", Path: "/console/sign-in", Public: true, Title: "Sign in", handle: s.signInForm},
 		{Method: "POST", Path: "/console/sign-in", Public: true, Title: "Sign in", handle: s.signIn},
 		{Method: "GET", Path: "/console/setup", Public: true, Title: "Set your password", handle: s.setupForm},
@@ -105,11 +111,11 @@ func (s *server) consolePages() []page {
 		{Method: "POST", Path: "/console/bulk/{id}/revert", API: "POST /v1/bulk-actions/{id}/revert", Title: "Revert", handle: s.bulkRevert},
 
 		{Method: "GET", Path: "/console/audit", API: "GET /v1/audit/entries", Title: "Audit log", handle: s.auditPage},
-	}
+	}, s.leakPages()...)
 }
 
 func (s *server) portalPages() []page {
-	return []page{
+	return append([]page{
 		{Method: "GET", Path: "/portal/open", Public: true, Title: "portal.open", handle: s.openForm},
 		{Method: "POST", Path: "/portal/open", Public: true, Title: "portal.open", handle: s.openPortal},
 		{Method: "GET", Path: "/portal/signed-out", Public: true, Title: "portal.signed_out", handle: s.signedOut},
@@ -118,5 +124,5 @@ func (s *server) portalPages() []page {
 		{Method: "POST", Path: "/portal/withdrawals", API: "POST /v1/me/withdrawals", Portal: true, Title: "portal.withdraw", handle: s.portalWithdraw},
 		{Method: "GET", Path: "/portal/access-log", API: "GET /v1/me/access-log", Portal: true, Title: "portal.access_log", handle: s.portalAccessLog},
 		{Method: "POST", Path: "/portal/sign-out", API: "DELETE /v1/me/token", Portal: true, Title: "portal.sign_out", handle: s.portalSignOut},
-	}
+	}, s.portalTakeoutPages()...)
 }

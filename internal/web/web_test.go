@@ -18,6 +18,7 @@ import (
 	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/sqlstore"
 	"github.com/stewardhq/steward/internal/sqlstore/storetest"
+	"github.com/stewardhq/steward/internal/takeout"
 )
 
 var ctx = context.Background()
@@ -41,7 +42,8 @@ var fastStaff = auth.StaffConfig{Argon2Memory: 64}
 
 func newTestWeb(tb testing.TB, db *sqlstore.DB) *testWeb {
 	tb.Helper()
-	a := storetest.NewApp(tb, db, app.Config{AuditKey: storetest.AuditKey(tb), Staff: fastStaff})
+	a := storetest.NewApp(tb, db, app.Config{AuditKey: storetest.AuditKey(tb), Staff: fastStaff,
+		Takeout: takeout.Config{Dir: tb.TempDir()}})
 	w := &testWeb{db: db, app: a, handler: New(Deps{App: a, Logger: slog.New(slog.NewTextHandler(logWriter{tb}, nil))}), sessions: map[principal.Role]*session{}}
 	for _, role := range principal.Roles {
 		w.sessions[role] = w.staff(tb, string(role)+"@example.com", role)
