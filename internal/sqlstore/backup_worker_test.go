@@ -103,9 +103,8 @@ func TestBackupWorker(t *testing.T) {
 		m, _ := filepath.Glob(filepath.Join(blocker, ".*"))
 		return len(m) == 0
 	})
-	if value(t, w2.last) == 0 {
-		t.Fatal("the restarted worker does not report the newest backup")
-	}
+	// It reports the newest backup just after removing the partial one: wait for it.
+	eventually(t, "the restarted worker reports the newest backup", func() bool { return value(t, w2.last) != 0 })
 	stop2()
 	if err := <-done; err != nil {
 		t.Fatal(err)
