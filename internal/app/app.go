@@ -279,6 +279,7 @@ func (a *App) Workers() map[string]Worker {
 		"appeal SLA timer":    a.Appeals.Timer(),
 		"retention sweeper":   a.Retention,
 		"incident deadlines":  a.Incidents.Timer(),
+		"insider alerts":      a.Leak.Insiders(),
 	}
 	if a.Sequencer != nil {
 		w["audit sequencer"] = a.Sequencer
@@ -363,5 +364,5 @@ func (s securityAlerts) Alert(ctx context.Context, a vault.Alert) error {
 type leakAlerts struct{ outbox notify.Outbox }
 
 func (s leakAlerts) Alert(ctx context.Context, a leak.Alert) error {
-	return notify.EnqueueAlert(ctx, s.outbox, "canary:"+a.Canary, a.At, a)
+	return notify.EnqueueAlert(ctx, s.outbox, a.Subject(), a.At, a)
 }

@@ -59,8 +59,9 @@ type Leak struct {
 
 // Suspect is a share, or a member of staff who revealed accounts of the sample.
 type Suspect struct {
-	Kind      string          `json:"kind"` // share or staff
-	ID        string          `json:"id"`   // the share's ID, or the staff key's name
+	Kind      string          `json:"kind"`                // share or staff
+	ID        string          `json:"id"`                  // the share's ID, or the staff key's name
+	Pseudonym string          `json:"pseudonym,omitempty"` // staff: the name the vault's entries (and users' access logs) give them
 	Recipient string          `json:"recipient,omitempty"`
 	Role      string          `json:"role,omitempty"`
 	Score     float64         `json:"score"`  // Pr{guilty | sample}, the model's estimate
@@ -392,17 +393,25 @@ func (s *Service) received(ctx context.Context, items []item, accts []string, se
 	}
 	union := map[seenKey][]string{}
 	first := map[seenKey]time.Time{}
+	staff := staffNames{v: s.vault, known: map[string]string{}}
 	for _, r := range reveals {
 		if !r.Time.Before(seenAt) {
 			continue
 		}
-		sk := seenKey{r.Actor.Name, r.Account}
+		name, err := staff.name(ctx, r.Actor.Name)
+		if err != nil {
+			return nil, err
+		}
+		sk := seenKey{name, r.Account}
 		union[sk] = append(union[sk], r.Fields...)
 		if t, ok := first[sk]; !ok || r.Time.Before(t) {
 			first[sk] = r.Time
 		}
-		k := suspectKey("staff:" + r.Actor.Name)
-		sp := Suspect{Kind: "staff", ID: r.Actor.Name, Role: string(r.Actor.Role)}
+		k := suspectKey("staff:" + name)
+		sp := Suspect{Kind: "staff", ID: name, Role: string(r.Actor.Role)}
+		if name != r.Actor.Name {
+			sp.Pseudonym = r.Actor.Name
+		}
 		for _, i := range rowsOf[r.Account] {
 			it := items[i]
 			h := holding{w: seen(it.fields, union[sk]), at: first[sk]}
@@ -413,6 +422,36 @@ func (s *Service) received(ctx context.Context, items []item, accts []string, se
 		}
 	}
 	return g, nil
+}
+
+// staffNames names the staff the vault's entries name by pseudonym (see
+// vault.Service.WhoIs), asking the vault once per pseudonym.
+type staffNames struct {
+	v     *vault.Service
+	known map[string]string
+}
+
+// name returns the key name of the member of staff an entry names as recorded: a
+// pseudonym's person, or recorded itself when it is a name (or a pseudonym the vault
+// cannot name, which stays a suspect under it).
+func (n *staffNames) name(ctx context.Context, recorded string) (string, error) {
+	if !strings.HasPrefix(recorded, "staff-") {
+		return recorded, nil
+	}
+	if name, ok := n.known[recorded]; ok {
+		return name, nil
+	}
+	name := recorded
+	p, err := n.v.WhoIs(ctx, recorded)
+	switch errs.CodeOf(err) {
+	case "":
+		name = p.Name
+	case errs.NotFound:
+	default:
+		return "", err
+	}
+	n.known[recorded] = name
+	return name, nil
 }
 
 // rank scores every suspect by the guilt model and returns the maxSuspects most likely.

@@ -72,6 +72,14 @@ type Store interface {
 	// one of the commitments, oldest first.
 	Reveals(ctx context.Context, commitments []string) ([]Reveal, error)
 
+	// Activity returns each staff member's hourly activity in [from, to): their
+	// reveals and lookups (from the vault's entries, by the name those record) and
+	// shares, one row per recorded name, role and hour.
+	Activity(ctx context.Context, from, to time.Time) ([]Activity, error)
+	// PutInsiderAlert records an insider alert of actor for hour and reports whether it
+	// is new.
+	PutInsiderAlert(ctx context.Context, actor string, hour time.Time) (bool, error)
+
 	// PutLeak stores an investigation.
 	PutLeak(ctx context.Context, l *Leak) error
 	// GetLeak returns an investigation. Returns errs.NotFound when there is none.

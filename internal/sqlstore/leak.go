@@ -317,3 +317,79 @@ func (s *Leak) GetLeak(ctx context.Context, id string) (_ *leak.Leak, err error)
 	}
 	return l, err
 }
+
+const hourNanos = int64(time.Hour)
+
+func (s *Leak) Activity(ctx context.Context, from, to time.Time) (_ []leak.Activity, err error) {
+	defer wrapErr(&err, "sqlstore.Leak.Activity", "")
+	type key struct {
+		actor, role string
+		hour        int64
+	}
+	byKey := map[key]*leak.Activity{}
+	var order []key
+	add := func(k key) *leak.Activity {
+		a := byKey[k]
+		if a == nil {
+			a = &leak.Activity{Actor: k.actor, Role: principal.Role(k.role), Hour: fromNanos(k.hour * hourNanos)}
+			byKey[k] = a
+			order = append(order, k)
+		}
+		return a
+	}
+	rows, err := s.db.query(ctx, "SELECT actor_name, actor_role, time / ?, "+
+		"SUM(CASE WHEN action = '"+vault.ActionReveal+"' THEN 1 ELSE 0 END), SUM(CASE WHEN action = '"+vault.ActionLookup+"' THEN 1 ELSE 0 END), COUNT(DISTINCT subject) "+
+		"FROM audit_entries WHERE action IN ('"+vault.ActionReveal+"', '"+vault.ActionLookup+"') AND time >= ? AND time < ? "+
+		"GROUP BY 1, 2, 3", hourNanos, nanos(from), nanos(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k key
+		var reveals, lookups, accounts int
+		if err := rows.Scan(&k.actor, &k.role, &k.hour, &reveals, &lookups, &accounts); err != nil {
+			return nil, err
+		}
+		a := add(k)
+		a.Reveals, a.Lookups, a.Accounts = reveals, lookups, accounts
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	shares, err := s.db.query(ctx, "SELECT actor_name, actor_role, created_at / ?, SUM(records), SUM(accounts) FROM leak_shares "+
+		"WHERE created_at >= ? AND created_at < ? GROUP BY 1, 2, 3", hourNanos, nanos(from), nanos(to))
+	if err != nil {
+		return nil, err
+	}
+	defer shares.Close()
+	for shares.Next() {
+		var k key
+		var records, accounts int
+		if err := shares.Scan(&k.actor, &k.role, &k.hour, &records, &accounts); err != nil {
+			return nil, err
+		}
+		a := add(k)
+		a.Shared += records
+		a.Accounts += accounts
+	}
+	if err := shares.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]leak.Activity, 0, len(order))
+	for _, k := range order {
+		out = append(out, *byKey[k])
+	}
+	return out, nil
+}
+
+func (s *Leak) PutInsiderAlert(ctx context.Context, actor string, hour time.Time) (_ bool, err error) {
+	defer wrapErr(&err, "sqlstore.Leak.PutInsiderAlert", actor)
+	res, err := s.db.exec(ctx, "INSERT INTO leak_insider_alerts (actor, hour) VALUES (?, ?) ON CONFLICT (actor, hour) DO NOTHING", actor, nanos(hour))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}

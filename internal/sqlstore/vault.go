@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/stewardhq/steward/internal/errs"
+	"github.com/stewardhq/steward/internal/principal"
 	"github.com/stewardhq/steward/internal/vault"
 )
 
@@ -228,4 +230,23 @@ func (s *Vault) CountWrapped(ctx context.Context, by uint32) (total, done int64,
 	err = s.db.queryRow(ctx, "SELECT COUNT(*), COALESCE(SUM(CASE WHEN master_key = ? THEN 1 ELSE 0 END), 0) FROM ("+wrappedKeys+") AS k",
 		int64(by)).Scan(&total, &done)
 	return total, done, err
+}
+
+func (s *Vault) PutActor(ctx context.Context, pseudonym string, p principal.Principal, at time.Time) (err error) {
+	defer wrapErr(&err, "sqlstore.Vault.PutActor", pseudonym)
+	_, err = s.db.exec(ctx, "INSERT INTO vault_actors (pseudonym, name, role, team, first_at) VALUES (?, ?, ?, ?, ?) "+
+		"ON CONFLICT (pseudonym) DO NOTHING", pseudonym, p.Name, string(p.Role), p.Team, nanos(at))
+	return err
+}
+
+func (s *Vault) GetActor(ctx context.Context, pseudonym string) (_ principal.Principal, err error) {
+	defer wrapErr(&err, "sqlstore.Vault.GetActor", pseudonym)
+	var p principal.Principal
+	var role string
+	err = s.db.queryRow(ctx, "SELECT name, role, team FROM vault_actors WHERE pseudonym = ?", pseudonym).Scan(&p.Name, &role, &p.Team)
+	if errors.Is(err, sql.ErrNoRows) {
+		return principal.Principal{}, errs.E(errs.NotFound, "no staff member known as %q", pseudonym)
+	}
+	p.Role = principal.Role(role)
+	return p, err
 }

@@ -65,6 +65,40 @@ func (s *Service) recorded(ctx context.Context) (context.Context, error) {
 		if shown.Name, err = s.Pseudonym(ctx, p); err != nil {
 			return nil, err
 		}
+		if err := s.recordActor(ctx, shown.Name, p); err != nil {
+			return nil, err
+		}
 	}
 	return principal.NewContext(ctx, shown), nil
+}
+
+// recordActor records who pseudonym is (see WhoIs), once per person per process. It
+// runs before the entries that name the pseudonym are written: in the caller's write
+// transaction when there is one, else in one of its own. Either way the mapping commits
+// no later than the first entry naming it, so every pseudonym an entry holds can be
+// named; a mapping whose entry then fails is harmless (it names nobody's data). The
+// process learns it is recorded only once that commits.
+func (s *Service) recordActor(ctx context.Context, pseudonym string, p principal.Principal) error {
+	if _, ok := s.actors.Load(pseudonym); ok {
+		return nil
+	}
+	return s.tx.Write(ctx, func(ctx context.Context) error {
+		if err := s.store.PutActor(ctx, pseudonym, p, s.now().UTC()); err != nil {
+			return err
+		}
+		s.tx.AfterCommit(ctx, func() { s.actors.Store(pseudonym, true) })
+		return nil
+	})
+}
+
+// WhoIs returns the member of staff that pseudonym names in the vault's entries, with
+// the role and team they were first recorded in: for security's investigations alone
+// (a user's access log shows the pseudonym, never this). Returns errs.Forbidden for a
+// caller not in the security role (nor Steward itself), errs.NotFound for a pseudonym
+// the vault never recorded.
+func (s *Service) WhoIs(ctx context.Context, pseudonym string) (principal.Principal, error) {
+	if p := principal.FromContext(ctx); p.Role != principal.Security && !p.IsSystem() {
+		return principal.Principal{}, errs.E(errs.Forbidden, "only security may learn who a pseudonym is")
+	}
+	return s.store.GetActor(ctx, pseudonym)
 }

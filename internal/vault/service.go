@@ -65,6 +65,8 @@ type Service struct {
 	indexKey  []byte // blind indexes
 	commitKey []byte // account commitments
 	sealKey   []byte // other secrets Steward keeps (webhook secrets), see SealSecret
+
+	actors sync.Map // pseudonyms whose identity this process has seen recorded (see recordActor)
 }
 
 // NewService returns a Service over store.

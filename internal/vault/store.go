@@ -3,6 +3,8 @@ package vault
 import (
 	"context"
 	"time"
+
+	"github.com/stewardhq/steward/internal/principal"
 )
 
 // Record is an account's personal data as stored: sealed under the account's data key,
@@ -76,6 +78,12 @@ type Store interface {
 	// Rewrap replaces each wrapped key whose stored form is still old's with w's, and
 	// returns how many it replaced (a key erased or re-wrapped meanwhile is left alone).
 	Rewrap(ctx context.Context, old, w []Wrapped) (int, error)
+	// PutActor records who pseudonym is, unless it is recorded already (the first
+	// record stands).
+	PutActor(ctx context.Context, pseudonym string, p principal.Principal, at time.Time) error
+	// GetActor returns who pseudonym is. Returns errs.NotFound when it is unrecorded.
+	GetActor(ctx context.Context, pseudonym string) (principal.Principal, error)
+
 	// CountWrapped returns how many wrapped keys there are, and how many of them master
 	// key by wrapped.
 	CountWrapped(ctx context.Context, by uint32) (total, done int64, err error)

@@ -1,0 +1,4 @@
+package leak
+
+// Unusual_ is unusual, for tests.
+var Unusual_ = unusual
