@@ -73,8 +73,9 @@ type TreeStore interface {
 	// LockTree makes sequencers take turns, also across processes; call it first in
 	// the sequencing transaction. The lock lasts until the transaction ends.
 	LockTree(ctx context.Context) error
-	// Pending returns up to limit entries not yet in the tree, in storage order: their
-	// ID and Leaf, with Index -1.
+	// Pending returns up to limit entries not yet in the tree, in the order the tree
+	// takes them: their ID and Leaf, and their Index where the store gives entries
+	// their index as they are appended (see IndexesAtAppend), -1 otherwise.
 	Pending(ctx context.Context, limit int) ([]Row, error)
 	// CountPending returns how many entries are not yet in the tree.
 	CountPending(ctx context.Context) (int64, error)
@@ -101,6 +102,15 @@ type TreeStore interface {
 	VerifierKey(ctx context.Context) (string, error)
 	// SetVerifierKey registers the verifier key the log is signed with.
 	SetVerifierKey(ctx context.Context, vkey string) error
+}
+
+// IndexesAtAppend is implemented by a TreeStore that may give entries their tree index as
+// they are appended (SQLite, with one writer), when IndexesAtAppend says so. Its Pending
+// entries then carry consecutive indexes from the tree's size, and Sequence only checks
+// that they are still there. Verify takes entries with consecutive indexes right after
+// the latest checkpoint for pending ones.
+type IndexesAtAppend interface {
+	IndexesAtAppend() bool
 }
 
 // Log serves the audit log: its checkpoints, entries and proofs.

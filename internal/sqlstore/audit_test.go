@@ -408,6 +408,7 @@ func TestAuditTamperingIsCaught(t *testing.T) {
 			insertCopy(3, 20),
 		}, 20, -1},
 		{"entry appended", []string{insertCopy(3, 100)}, 100, -1},
+		{"entry appended past a gap", []string{insertCopy(3, 101)}, 100, -1},
 		{"leaf tile altered", []string{"UPDATE audit_tiles SET hashes = (SELECT hashes FROM audit_tiles WHERE level = 0 AND n = 1) WHERE level = 0 AND n = 2"}, 32, 35},
 		{"upper tile altered", []string{"UPDATE audit_tiles SET hashes = (SELECT hashes FROM audit_tiles WHERE level = 0 AND n = 6) WHERE level = 1 AND n = 0"}, 0, 7},
 		{"tile deleted", []string{"DELETE FROM audit_tiles WHERE level = 0 AND n = 4"}, 64, 70},
@@ -438,7 +439,16 @@ func TestAuditTamperingIsCaught(t *testing.T) {
 							t.Fatalf("%s: %v", q, err)
 						}
 					}
-					_, err = audit.Verify(ctx, db.Audit(), l.verifier, nil)
+					rep, err := audit.Verify(ctx, db.Audit(), l.verifier, nil)
+					if c.name == "entry appended" && db.Audit().IndexesAtAppend() {
+						// Where entries get their index at append (SQLite), one right
+						// after the tree is a pending entry, as one inserted without an
+						// index is on PostgreSQL: the next checkpoint commits to it.
+						if err != nil || rep.Pending != 1 {
+							t.Fatalf("verify of an entry appended after the tree: %+v, %v; want it pending", rep, err)
+						}
+						return
+					}
 					var te *audit.TamperError
 					if !errors.As(err, &te) || te.Index != c.index {
 						t.Fatalf("verify after tampering: %v; want a tamper error at entry %d", err, c.index)
@@ -543,3 +553,67 @@ type rolledBack struct {
 }
 
 func (r rolledBack) Checkpoint(context.Context) ([]byte, error) { return r.old, nil }
+
+// Entries stored without a tree index, as SQLite stored them before entries got their
+// index at append, are integrated after a restart: SQLite indexes them as it opens, in
+// order, after the tree; PostgreSQL sequences them as always.
+func TestAuditEntriesWithoutIndexAreIntegrated(t *testing.T) {
+	for _, kind := range storetest.Kinds {
+		t.Run(kind, func(t *testing.T) {
+			cfg := storetest.Config(t, kind)
+			key := storetest.AuditKey(t)
+			db, err := sqlstore.Open(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l := openLog(t, db, key)
+			l.record(t, 10)
+			l.integrate(t)
+			l.record(t, 5)
+			db.Close()
+			if _, err := storetest.OpenRaw(t, cfg).Exec("UPDATE audit_entries SET tree_index = NULL WHERE tree_index >= 10"); err != nil {
+				t.Fatal(err)
+			}
+			if db, err = sqlstore.Open(ctx, cfg); err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			l = openLog(t, db, key)
+			if n, err := db.Audit().CountPending(ctx); err != nil || n != 5 {
+				t.Fatalf("pending after reopening: %d, %v; want 5", n, err)
+			}
+			l.record(t, 3)
+			if cp := l.integrate(t); cp.Size != 18 {
+				t.Fatalf("size %d, want 18", cp.Size)
+			}
+			rep, err := audit.Verify(ctx, db.Audit(), l.verifier, nil)
+			if err != nil || rep.Entries != 18 || rep.Pending != 0 {
+				t.Fatalf("verify: %+v, %v", rep, err)
+			}
+		})
+	}
+}
+
+// A pending entry deleted on SQLite leaves a gap at the tree's size that no entry can
+// fill: the sequencer reports it rather than spinning or building a wrong tree.
+func TestAuditGapAtTreeSizeIsReported(t *testing.T) {
+	cfg := storetest.Config(t, "sqlite")
+	db, err := sqlstore.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	l := openLog(t, db, storetest.AuditKey(t))
+	l.record(t, 10)
+	l.integrate(t)
+	l.record(t, 5)
+	if _, err := storetest.OpenRaw(t, cfg).Exec("DELETE FROM audit_entries WHERE tree_index = 10"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := l.seq.Integrate(ctx); err == nil || !strings.Contains(err.Error(), "tree index 10") {
+		t.Fatalf("integrate across a gap: %v; want an error naming tree index 10", err)
+	}
+	if cp, err := l.log.Checkpoint(ctx); err != nil || cp.Size != 10 {
+		t.Fatalf("checkpoint after the refused integration: %+v, %v; want size 10", cp, err)
+	}
+}

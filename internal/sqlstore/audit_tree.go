@@ -61,8 +61,24 @@ func (s *Audit) queryRows(ctx context.Context, q string, args ...any) ([]audit.R
 	return out, rows.Err()
 }
 
+// IndexesAtAppend implements audit.IndexesAtAppend: true on SQLite (see Append).
+func (s *Audit) IndexesAtAppend() bool { return s.db.d.indexAtAppend }
+
+// pendingWhere selects the entries not yet in the tree: those without a tree index, or,
+// where entries get their index as they are appended (SQLite), those at or past the
+// latest checkpoint's size.
+func (s *Audit) pendingWhere() string {
+	if s.db.d.indexAtAppend {
+		return "tree_index >= (SELECT coalesce(max(size), 0) FROM audit_checkpoints)"
+	}
+	return "tree_index IS NULL"
+}
+
 func (s *Audit) Pending(ctx context.Context, limit int) (_ []audit.Row, err error) {
 	defer wrapErr(&err, "sqlstore.Audit.Pending", "")
+	if s.db.d.indexAtAppend {
+		return s.pendingIndexed(ctx, limit)
+	}
 	rows, err := s.db.query(ctx, "SELECT id, leaf FROM audit_entries WHERE tree_index IS NULL ORDER BY id LIMIT ?", limit)
 	if err != nil {
 		return nil, err
@@ -79,18 +95,75 @@ func (s *Audit) Pending(ctx context.Context, limit int) (_ []audit.Row, err erro
 	return out, rows.Err()
 }
 
+// pendingIndexed returns the entries from the latest checkpoint's size on, in tree index
+// order, which already carry their index (see Append). It stops before a gap, so the
+// rows' indexes are consecutive; a gap right at the tree's size is an error, since no
+// entry could fill it.
+func (s *Audit) pendingIndexed(ctx context.Context, limit int) ([]audit.Row, error) {
+	var size int64
+	if err := s.db.queryRow(ctx, "SELECT coalesce(max(size), 0) FROM audit_checkpoints").Scan(&size); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.query(ctx, "SELECT id, tree_index, leaf FROM audit_entries WHERE tree_index >= ? ORDER BY tree_index LIMIT ?", size, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make([]audit.Row, 0, min(limit, 1024))
+	for rows.Next() {
+		var r audit.Row
+		if err := rows.Scan(&r.ID, &r.Index, &r.Leaf); err != nil {
+			return nil, err
+		}
+		if r.Index != size+int64(len(out)) {
+			if len(out) == 0 {
+				return nil, fmt.Errorf("sqlstore: no audit entry has tree index %d, the tree's size, but entry %d has %d; run steward audit verify", size, r.ID, r.Index)
+			}
+			break
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
 func (s *Audit) CountPending(ctx context.Context) (_ int64, err error) {
 	defer wrapErr(&err, "sqlstore.Audit.CountPending", "")
 	var n int64
-	err = s.db.queryRow(ctx, "SELECT count(*) FROM audit_entries WHERE tree_index IS NULL").Scan(&n)
+	err = s.db.queryRow(ctx, "SELECT count(*) FROM audit_entries WHERE "+s.pendingWhere()).Scan(&n)
 	return n, err
 }
 
 func (s *Audit) Sequence(ctx context.Context, ids []int64, first int64) (err error) {
 	defer wrapErr(&err, "sqlstore.Audit.Sequence", first)
-	// Ids are mostly consecutive (always on SQLite, which has one writer), so each run of
-	// consecutive ids is placed by one UPDATE. No other entry can have an id inside a
-	// run, so none can slip in, even one committed since the ids were read.
+	if s.db.d.indexAtAppend {
+		return s.checkIndexed(ctx, ids, first)
+	}
+	return s.place(ctx, ids, first)
+}
+
+// checkIndexed checks that the entries ids, read by pendingIndexed with consecutive
+// indexes, start at first and end at first+len(ids)-1: that the tree grew from where
+// they were read. Returns errs.Conflict when another sequencer integrated them first.
+func (s *Audit) checkIndexed(ctx context.Context, ids []int64, first int64) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var lo, hi sql.NullInt64
+	err := s.db.queryRow(ctx, "SELECT (SELECT tree_index FROM audit_entries WHERE id = ?), (SELECT tree_index FROM audit_entries WHERE id = ?)",
+		ids[0], ids[len(ids)-1]).Scan(&lo, &hi)
+	if err != nil {
+		return err
+	}
+	if lo.Int64 != first || hi.Int64 != first+int64(len(ids))-1 || !lo.Valid || !hi.Valid {
+		return errs.E(errs.Conflict, "the audit entries %d to %d are not at tree indexes %d on: another sequencer integrated them", ids[0], ids[len(ids)-1], first)
+	}
+	return nil
+}
+
+// place gives the entries ids the tree indexes first+i. Ids are mostly consecutive, so
+// each run of consecutive ids is placed by one UPDATE. No other entry can have an id
+// inside a run, so none can slip in, even one committed since the ids were read.
+func (s *Audit) place(ctx context.Context, ids []int64, first int64) error {
 	for start := 0; start < len(ids); {
 		end := start + 1
 		for end < len(ids) && ids[end] == ids[end-1]+1 {
@@ -111,6 +184,37 @@ func (s *Audit) Sequence(ctx context.Context, ids []int64, first int64) (err err
 		start = end
 	}
 	return nil
+}
+
+// indexLegacy gives the entries a database holds without a tree index, appended before
+// entries got theirs at append (SQLite), the indexes after the largest one, in id order,
+// so the sequencer finds them past the tree's size. It runs as the database opens.
+func (s *Audit) indexLegacy(ctx context.Context) (err error) {
+	defer wrapErr(&err, "sqlstore.Audit.indexLegacy", "")
+	return s.db.Write(ctx, func(ctx context.Context) error {
+		rows, err := s.db.query(ctx, "SELECT id FROM audit_entries WHERE tree_index IS NULL ORDER BY id")
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || len(ids) == 0 {
+			return err
+		}
+		var next int64
+		if err := s.db.queryRow(ctx, "SELECT coalesce(max(tree_index) + 1, 0) FROM audit_entries").Scan(&next); err != nil {
+			return err
+		}
+		return s.place(ctx, ids, next)
+	})
 }
 
 func (s *Audit) ReadTiles(ctx context.Context, tiles []tlog.Tile) (_ [][]byte, err error) {

@@ -119,6 +119,12 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.committers.Add(1)
 		go db.commitLoop()
 	}
+	if db.d.indexAtAppend {
+		if err := db.Audit().indexLegacy(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
 }
 

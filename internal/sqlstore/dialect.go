@@ -67,14 +67,20 @@ type dialect struct {
 	// snapshots takes and restores backups (backup.go): VACUUM INTO on SQLite, a COPY of
 	// every table in one repeatable-read transaction on PostgreSQL.
 	snapshots snapshotter
+	// indexAtAppend says whether an audit entry gets its tree index as it is appended
+	// (SQLite: one writer, so commit order is append order) instead of from the
+	// sequencer's UPDATE (PostgreSQL, where a later id can commit first). The sequencer
+	// then only hashes the entries past the latest checkpoint: see Audit.Pending.
+	indexAtAppend bool
 }
 
 var sqliteDialect = dialect{
-	name:       "sqlite",
-	committers: 1,
-	groups:     true,
-	ddl:        strings.NewReplacer("AUTOID", "INTEGER PRIMARY KEY AUTOINCREMENT"),
-	rebind:     func(q string) string { return q },
+	name:          "sqlite",
+	committers:    1,
+	indexAtAppend: true,
+	groups:        true,
+	ddl:           strings.NewReplacer("AUTOID", "INTEGER PRIMARY KEY AUTOINCREMENT"),
+	rebind:        func(q string) string { return q },
 	unique: func(err error) bool {
 		var e *sqlite.Error
 		if !errors.As(err, &e) {

@@ -32,3 +32,8 @@ func RewriteManifestFiles(dir string, m *BackupManifest) error {
 	m.Files = files
 	return writeManifest(dir, m)
 }
+
+// SetAuditIndexAtAppend switches how audit entries get their tree index on this
+// database: at append (true, SQLite's default) or from the sequencer's UPDATE of each
+// row (false, PostgreSQL's way and SQLite's before). Benchmarks compare the two.
+func (db *DB) SetAuditIndexAtAppend(on bool) { db.d.indexAtAppend = on }

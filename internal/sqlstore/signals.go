@@ -15,7 +15,7 @@ func (db *DB) Signals(ctx context.Context) (_ *app.Signals, err error) {
 	defer wrapErr(&err, "sqlstore.DB.Signals", "")
 	sg := &app.Signals{BulkStates: map[string]int{}}
 	var oldest sql.NullInt64
-	if err := db.queryRow(ctx, "SELECT count(*), min(time) FROM audit_entries WHERE tree_index IS NULL").Scan(&sg.AuditPending, &oldest); err != nil {
+	if err := db.queryRow(ctx, "SELECT count(*), min(time) FROM audit_entries WHERE "+db.Audit().pendingWhere()).Scan(&sg.AuditPending, &oldest); err != nil {
 		return nil, err
 	}
 	if oldest.Valid {
