@@ -672,3 +672,22 @@ func (db *DB) Count(ctx context.Context, table string) (int, error) {
 	err := db.r.QueryRowContext(ctx, "SELECT count(*) FROM "+table).Scan(&n)
 	return n, err
 }
+
+// upsertBody replaces the JSON body of table's row whose key column is key, or inserts
+// the row when there is none, reporting whether it did; table and keyCol are this
+// package's constants, never input.
+func (db *DB) upsertBody(ctx context.Context, table, keyCol, key string, v any) (created bool, err error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return false, err
+	}
+	res, err := db.exec(ctx, "UPDATE "+table+" SET body = ? WHERE "+keyCol+" = ?", string(body), key)
+	if err != nil {
+		return false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n > 0 {
+		return false, err
+	}
+	_, err = db.exec(ctx, "INSERT INTO "+table+" ("+keyCol+", body) VALUES (?, ?)", key, string(body))
+	return err == nil, err
+}

@@ -196,19 +196,7 @@ func (s *Leak) SharesCarrying(ctx context.Context, canary string) (_ []*leak.Sha
 
 func (s *Leak) PutCanary(ctx context.Context, c *leak.Canary) (_ bool, err error) {
 	defer wrapErr(&err, "sqlstore.Leak.PutCanary", c.ID)
-	body, err := json.Marshal(c)
-	if err != nil {
-		return false, err
-	}
-	res, err := s.db.exec(ctx, "UPDATE leak_canaries SET body = ? WHERE id = ?", string(body), c.ID)
-	if err != nil {
-		return false, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return false, err
-	}
-	_, err = s.db.exec(ctx, "INSERT INTO leak_canaries (id, body) VALUES (?, ?)", c.ID, string(body))
-	return err == nil, err
+	return s.db.upsertBody(ctx, "leak_canaries", "id", c.ID, c)
 }
 
 func (s *Leak) GetCanary(ctx context.Context, id string) (_ *leak.Canary, err error) {

@@ -123,19 +123,7 @@ func (s *Vault) Lookup(ctx context.Context, field string, hash []byte, limit int
 
 func (s *Vault) PutPurpose(ctx context.Context, p *vault.Purpose) (_ bool, err error) {
 	defer wrapErr(&err, "sqlstore.Vault.PutPurpose", p.Name)
-	body, err := json.Marshal(p)
-	if err != nil {
-		return false, err
-	}
-	res, err := s.db.exec(ctx, "UPDATE vault_purposes SET body = ? WHERE name = ?", string(body), p.Name)
-	if err != nil {
-		return false, err
-	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
-		return false, err
-	}
-	_, err = s.db.exec(ctx, "INSERT INTO vault_purposes (name, body) VALUES (?, ?)", p.Name, string(body))
-	return err == nil, err
+	return s.db.upsertBody(ctx, "vault_purposes", "name", p.Name, p)
 }
 
 func (s *Vault) GetPurpose(ctx context.Context, name string) (_ *vault.Purpose, err error) {
