@@ -7,7 +7,9 @@ import (
 
 	"github.com/stewardhq/steward/internal/appeals"
 	"github.com/stewardhq/steward/internal/audit"
+	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/principal"
+	"github.com/stewardhq/steward/internal/reports"
 )
 
 // part is one JSON file of the archive, written by one domain's reader.
@@ -123,26 +125,21 @@ func (s *Service) sanctionsPart(ctx context.Context, e *Export, j *jsonWriter) e
 	j.raw("{")
 	j.key("sanctions", true)
 	j.openArray()
-	for after := ""; ; {
-		sns, err := s.d.Enforce.List(ctx, e.Account, after, pageSize)
-		if err != nil {
-			return err
+	err := writePages(j, func(after string) ([]*enforce.Sanction, error) {
+		return s.d.Enforce.List(ctx, e.Account, after, pageSize)
+	}, func(sn *enforce.Sanction) (string, any) {
+		ns := bySanction[sn.ID]
+		delete(bySanction, sn.ID)
+		if ns == nil {
+			ns = []any{}
 		}
-		for _, sn := range sns {
-			ns := bySanction[sn.ID]
-			delete(bySanction, sn.ID)
-			if ns == nil {
-				ns = []any{}
-			}
-			j.value(struct {
-				Sanction any   `json:"sanction"`
-				Notices  []any `json:"notices"`
-			}{sn, ns})
-		}
-		if len(sns) < pageSize {
-			break
-		}
-		after = sns[len(sns)-1].ID
+		return sn.ID, struct {
+			Sanction any   `json:"sanction"`
+			Notices  []any `json:"notices"`
+		}{sn, ns}
+	})
+	if err != nil {
+		return err
 	}
 	j.closeArray()
 	j.key("other_notices", false)
@@ -159,18 +156,11 @@ func (s *Service) sanctionsPart(ctx context.Context, e *Export, j *jsonWriter) e
 
 func (s *Service) appealsPart(ctx context.Context, e *Export, j *jsonWriter) error {
 	j.openArray()
-	for after := ""; ; {
-		as, err := s.d.Appeals.List(ctx, appeals.Filter{Account: e.Account, After: after, Limit: pageSize})
-		if err != nil {
-			return err
-		}
-		for _, a := range as {
-			j.value(a)
-		}
-		if len(as) < pageSize {
-			break
-		}
-		after = as[len(as)-1].ID
+	err := writePages(j, func(after string) ([]*appeals.Appeal, error) {
+		return s.d.Appeals.List(ctx, appeals.Filter{Account: e.Account, After: after, Limit: pageSize})
+	}, func(a *appeals.Appeal) (string, any) { return a.ID, a })
+	if err != nil {
+		return err
 	}
 	j.closeArray()
 	return j.err
@@ -178,21 +168,34 @@ func (s *Service) appealsPart(ctx context.Context, e *Export, j *jsonWriter) err
 
 func (s *Service) reportsPart(ctx context.Context, e *Export, j *jsonWriter) error {
 	j.openArray()
-	for after := ""; ; {
-		rs, err := s.d.Store.FiledReports(ctx, e.Account, after, pageSize)
-		if err != nil {
-			return err
-		}
-		for _, r := range rs {
-			j.value(r)
-		}
-		if len(rs) < pageSize {
-			break
-		}
-		after = rs[len(rs)-1].ID
+	err := writePages(j, func(after string) ([]*reports.Report, error) {
+		return s.d.Store.FiledReports(ctx, e.Account, after, pageSize)
+	}, func(r *reports.Report) (string, any) { return r.ID, r })
+	if err != nil {
+		return err
 	}
 	j.closeArray()
 	return j.err
+}
+
+// writePages writes each item page answers as one of j's values, asking for pageSize
+// items at a time after the ID of the last one (what also returns the value written),
+// until a page comes back short.
+func writePages[T any](j *jsonWriter, page func(after string) ([]T, error), what func(T) (id string, v any)) error {
+	for after := ""; ; {
+		items, err := page(after)
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			var v any
+			after, v = what(it)
+			j.value(v)
+		}
+		if len(items) < pageSize {
+			return nil
+		}
+	}
 }
 
 // walletPart writes every wallet of the account with its balance and its whole
