@@ -17,6 +17,7 @@ import (
 	"github.com/stewardhq/steward/internal/bulk"
 	"github.com/stewardhq/steward/internal/errs"
 	"github.com/stewardhq/steward/internal/httpapi"
+	"github.com/stewardhq/steward/internal/logbuf"
 	"github.com/stewardhq/steward/internal/notify"
 	"github.com/stewardhq/steward/internal/problem"
 	"github.com/stewardhq/steward/internal/retention"
@@ -108,7 +109,11 @@ func checkRetention(c retention.Config) error {
 // requests in flight finish (up to grace), stops the workers (the bulk batch in flight
 // commits, the sequencer signs a last checkpoint) and closes the database.
 func (e *env) serve(ctx context.Context, f dbFlags, addr string, grace time.Duration, reach notify.Reach) error {
-	return e.serveThen(ctx, f, addr, grace, reach, slog.New(slog.NewJSONHandler(e.stderr, nil)), nil)
+	// The log, a line per request among others, goes out in batches (see package logbuf);
+	// warnings and errors at once.
+	out := logbuf.New(e.stderr, 100*time.Millisecond, 64<<10)
+	defer out.Close()
+	return e.serveThen(ctx, f, addr, grace, reach, slog.New(out.Handler(slog.NewJSONHandler(out, nil))), nil)
 }
 
 // serveThen is serve, calling then (when not nil) once the API is listening, while the
