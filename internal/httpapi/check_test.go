@@ -75,7 +75,7 @@ func BenchmarkCheckHTTP(b *testing.B) {
 	api := newTestAPI(b, db)
 	loadSynthetic(b, api.ix, 1_000_000)
 	// serve logs each request as a line of JSON on stderr, batched by logbuf; here it goes
-	// to a file. log=direct writes each line as it comes, as serve did before.
+	// to a file. log=direct writes each line as it comes, as serve did before; log=none logs nothing.
 	logFile, err := os.Create(filepath.Join(b.TempDir(), "requests.log"))
 	if err != nil {
 		b.Fatal(err)
@@ -87,6 +87,7 @@ func BenchmarkCheckHTTP(b *testing.B) {
 	for mode, log := range map[string]*slog.Logger{
 		"batched": slog.New(batched.Handler(slog.NewJSONHandler(batched, nil))),
 		"direct":  slog.New(slog.NewJSONHandler(logFile, nil)),
+		"none":    slog.New(slog.DiscardHandler),
 	} {
 		servers[mode] = httptest.NewServer(NewHandler(Deps{App: api.app, Ready: db.Ready, Logger: log, Version: "bench"}))
 		defer servers[mode].Close()
@@ -98,7 +99,7 @@ func BenchmarkCheckHTTP(b *testing.B) {
 		batch, rate int // rate 0: each client sends its next request as soon as it has an answer
 		log         string
 	}{{"go", 1, 0, "batched"}, {"go", 1000, 0, "batched"}, {"raw", 1, 0, "batched"}, {"raw", 1000, 0, "batched"},
-		{"raw", 1, 30_000, "batched"}, {"raw", 1, 0, "direct"}, {"raw", 1, 30_000, "direct"}} {
+		{"raw", 1, 30_000, "batched"}, {"raw", 1, 0, "direct"}, {"raw", 1, 30_000, "direct"}, {"raw", 1, 0, "none"}} {
 		rate := "max"
 		if c.rate > 0 {
 			rate = strconv.Itoa(c.rate)
