@@ -61,7 +61,9 @@ func (s *server) check(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b checkBody
-	if err := decodeJSON(body, &b); err != nil {
+	if acct, capability, ok := plainCheck(body); ok {
+		b.Account, b.Capability = acct, capability
+	} else if err := decodeJSON(body, &b); err != nil {
 		fail(err)
 		return
 	}
@@ -180,4 +182,82 @@ func appendString(out []byte, v string) []byte {
 		i++
 	}
 	return append(out, '"')
+}
+
+// plainCheck reads the body of one check the way almost every caller sends it, an object
+// of "account" and "capability", each once and in either order, with string values free
+// of escapes and control characters and in valid UTF-8, and JSON whitespace anywhere.
+// For any other body it returns ok false and decodeJSON reads it (and names what is
+// wrong); what plainCheck accepts, decodeJSON decodes to the same two strings
+// (TestPlainCheckAgreesWithDecodeJSON).
+func plainCheck(b []byte) (account, capability string, ok bool) {
+	i := 0
+	space := func() {
+		for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+			i++
+		}
+	}
+	str := func() (string, bool) {
+		if i >= len(b) || b[i] != '"' {
+			return "", false
+		}
+		start := i + 1
+		for j := start; j < len(b); j++ {
+			switch c := b[j]; {
+			case c == '"':
+				if !utf8.Valid(b[start:j]) {
+					return "", false
+				}
+				i = j + 1
+				return string(b[start:j]), true
+			case c == '\\' || c < 0x20:
+				return "", false
+			}
+		}
+		return "", false
+	}
+	var seenAccount, seenCapability bool
+	space()
+	if i >= len(b) || b[i] != '{' {
+		return "", "", false
+	}
+	i++
+	for n := 0; n < 2; n++ {
+		space()
+		key, ok := str()
+		if !ok {
+			return "", "", false
+		}
+		space()
+		if i >= len(b) || b[i] != ':' {
+			return "", "", false
+		}
+		i++
+		space()
+		v, ok := str()
+		if !ok {
+			return "", "", false
+		}
+		switch {
+		case key == "account" && !seenAccount:
+			account, seenAccount = v, true
+		case key == "capability" && !seenCapability:
+			capability, seenCapability = v, true
+		default:
+			return "", "", false
+		}
+		space()
+		if n == 0 {
+			if i >= len(b) || b[i] != ',' {
+				return "", "", false
+			}
+			i++
+		}
+	}
+	if i >= len(b) || b[i] != '}' {
+		return "", "", false
+	}
+	i++
+	space()
+	return account, capability, i == len(b)
 }
