@@ -27,21 +27,13 @@ func (s *Audit) Append(ctx context.Context, entries []*audit.Entry) (err error) 
 			return err
 		}
 	}
-	args := make([]any, 0, min(len(entries), auditChunk)*8)
-	for start := 0; start < len(entries); start += auditChunk {
-		chunk := entries[start:min(start+auditChunk, len(entries))]
-		args = args[:0]
-		for i, e := range chunk {
+	return s.db.insertRows(ctx, "audit_entries", []string{"time", "actor_name", "actor_role", "action", "subject", "request_id", "leaf", "tree_index"}, auditChunk, len(entries),
+		func(dst []any, i int) ([]any, error) {
+			e := entries[i]
 			var index any
 			if next >= 0 {
-				index = next + int64(start+i)
+				index = next + int64(i)
 			}
-			args = append(args, nanos(e.Time), e.Actor.Name, e.Actor.Role, e.Action, e.Subject, e.RequestID, e.Leaf(), index)
-		}
-		q := "INSERT INTO audit_entries (time, actor_name, actor_role, action, subject, request_id, leaf, tree_index) VALUES " + placeholders(len(chunk), 8)
-		if _, err := s.db.exec(ctx, q, args...); err != nil {
-			return err
-		}
-	}
-	return nil
+			return append(dst, nanos(e.Time), e.Actor.Name, e.Actor.Role, e.Action, e.Subject, e.RequestID, e.Leaf(), index), nil
+		})
 }

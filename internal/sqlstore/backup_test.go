@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -257,7 +258,7 @@ func TestVerifyTampered(t *testing.T) {
 		})
 		t.Run("a deleted row", func(t *testing.T) {
 			dir, m := fresh("row")
-			deleteRow(t, db, dir, "sanctions")
+			deleteRow(t, db, dir, m, "sanctions")
 			rewriteChecksums(t, dir, m) // as one who rewrote the manifest would
 			c := verify(t, db, dir)
 			if strings.Join(c.Differences, "\n") != "table sanctions: 39 rows restored, the manifest records 40" {
@@ -266,7 +267,7 @@ func TestVerifyTampered(t *testing.T) {
 		})
 		t.Run("a deleted audit entry", func(t *testing.T) {
 			dir, m := fresh("audit")
-			deleteRow(t, db, dir, "audit_entries")
+			deleteRow(t, db, dir, m, "audit_entries")
 			rewriteChecksums(t, dir, m)
 			c := verify(t, db, dir)
 			all := strings.Join(c.Differences, "\n")
@@ -299,7 +300,9 @@ func TestVerifyTampered(t *testing.T) {
 }
 
 // deleteRow removes the first row of table from the backup in dir.
-func deleteRow(t *testing.T, db *sqlstore.DB, dir, table string) {
+// deleteRow deletes the first row of table in the backup in dir (of manifest m): on
+// audit_entries, the entry at tree index 0.
+func deleteRow(t *testing.T, db *sqlstore.DB, dir string, m *sqlstore.BackupManifest, table string) {
 	t.Helper()
 	if db.Dialect() == "sqlite" {
 		raw, err := sql.Open("sqlite", filepath.Join(dir, "steward.db"))
@@ -317,7 +320,19 @@ func deleteRow(t *testing.T, db *sqlstore.DB, dir, table string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, _ := strings.Cut(string(b), "\n") // the first row: on audit_entries, tree index 0
+	// The file holds the rows in storage order, which is not the tree's: a batch's copied
+	// entries fill their pages, so the sequencer's update moves an entry elsewhere.
+	lines := strings.SplitAfter(string(b), "\n")
+	at := 0
+	for _, bt := range m.Tables {
+		if col := slices.Index(bt.Columns, "tree_index"); bt.Name == table && col >= 0 {
+			at = slices.IndexFunc(lines, func(l string) bool { return strings.Split(strings.TrimSuffix(l, "\n"), "\t")[col] == "0" })
+		}
+	}
+	if at < 0 {
+		t.Fatalf("no row of %s at tree index 0 in the backup", table)
+	}
+	rest := strings.Join(slices.Delete(lines, at, at+1), "")
 	if err := os.WriteFile(p, []byte(rest), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -121,18 +121,9 @@ const targetChunk = 1000
 
 func (s *BulkActions) AddTargets(ctx context.Context, action string, ts []bulk.Target) (err error) {
 	defer wrapErr(&err, "sqlstore.BulkActions.AddTargets", action)
-	args := make([]any, 0, 4*min(len(ts), targetChunk))
-	for start := 0; start < len(ts); start += targetChunk {
-		chunk := ts[start:min(start+targetChunk, len(ts))]
-		args = args[:0]
-		for _, t := range chunk {
-			args = append(args, action, t.Ord, t.Account, t.Sanction)
-		}
-		if _, err := s.db.exec(ctx, "INSERT INTO bulk_targets (action, ord, account, sanction) VALUES "+placeholders(len(chunk), 4), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.db.insertRows(ctx, "bulk_targets", []string{"action", "ord", "account", "sanction"}, targetChunk, len(ts), func(dst []any, i int) ([]any, error) {
+		return append(dst, action, ts[i].Ord, ts[i].Account, ts[i].Sanction), nil
+	})
 }
 
 func (s *BulkActions) Targets(ctx context.Context, action string, after, upto int64, limit int) (_ []bulk.Target, err error) {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/stewardhq/steward/internal/enforce"
 	"github.com/stewardhq/steward/internal/errs"
@@ -53,8 +54,19 @@ func (s *Sanctions) UpdateMany(ctx context.Context, sns []*enforce.Sanction, seq
 		strike_withdrawn = excluded.strike_withdrawn, seq = excluded.seq, body = excluded.body`)
 }
 
-// writeMany inserts sns, the i-th at seqs[i], with tail after the VALUES.
+// sanctionCols are the columns of a sanction's row, as sanctionRow gives them after the ID.
+var sanctionCols = []string{"id", "account", "kind", "services", "capabilities", "start_at", "end_at", "lifted_at",
+	"reason_code", "policy", "source", "strike_until", "strike_withdrawn", "seq", "body"}
+
+// writeMany inserts sns, the i-th at seqs[i], with tail after the VALUES; without a tail
+// the rows may be copied (see DB.insertRows).
 func (s *Sanctions) writeMany(ctx context.Context, sns []*enforce.Sanction, seqs []int64, tail string) error {
+	if tail == "" {
+		return s.db.insertRows(ctx, "sanctions", sanctionCols, sanctionChunk, len(sns), func(dst []any, i int) ([]any, error) {
+			row, err := sanctionRow(sns[i], seqs[i])
+			return append(append(dst, sns[i].ID), row...), err
+		})
+	}
 	args := make([]any, 0, 15*min(len(sns), sanctionChunk))
 	for start := 0; start < len(sns); start += sanctionChunk {
 		chunk := sns[start:min(start+sanctionChunk, len(sns))]
@@ -66,8 +78,7 @@ func (s *Sanctions) writeMany(ctx context.Context, sns []*enforce.Sanction, seqs
 			}
 			args = append(append(args, sn.ID), row...)
 		}
-		if _, err := s.db.exec(ctx, `INSERT INTO sanctions (id, account, kind, services, capabilities, start_at, end_at, lifted_at,
-		reason_code, policy, source, strike_until, strike_withdrawn, seq, body) VALUES `+placeholders(len(chunk), 15)+tail, args...); err != nil {
+		if _, err := s.db.exec(ctx, `INSERT INTO sanctions (`+strings.Join(sanctionCols, ", ")+`) VALUES `+placeholders(len(chunk), 15)+tail, args...); err != nil {
 			return err
 		}
 	}

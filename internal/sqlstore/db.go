@@ -277,8 +277,9 @@ var ErrClosed = errs.E(errs.Unavailable, "the database is closed")
 var ErrReadOnly = errs.E(errs.Forbidden, "the database is open read-only")
 
 type (
-	txKey struct{}
-	opKey struct{}
+	txKey   struct{}
+	connKey struct{} // the *sql.Conn the transaction under txKey runs on
+	opKey   struct{}
 )
 
 // op is one caller's transaction waiting for the committer.
@@ -364,15 +365,22 @@ func (db *DB) commitBatch(first *op) {
 		first.done <- err // the caller gave up before we started: do nothing
 		return
 	}
+	// The transaction runs on a connection of its own, so a store can reach the driver's
+	// connection under it (DB.insertRows streams rows with COPY on PostgreSQL).
+	conn, err := db.w.Conn(context.Background())
+	if err != nil {
+		first.done <- fmt.Errorf("connect: %w", err)
+		return
+	}
+	defer conn.Close()
 	var tx *sql.Tx
 	for attempt := 1; ; attempt++ {
-		var err error
-		if tx, err = db.w.BeginTx(context.Background(), nil); err != nil {
+		if tx, err = conn.BeginTx(context.Background(), nil); err != nil {
 			first.done <- fmt.Errorf("begin: %w", err)
 			return
 		}
 		first.after = nil
-		err = callSafely(withTx(first, tx), first.fn)
+		err = callSafely(withTx(first, conn, tx), first.fn)
 		if err == nil {
 			break
 		}
@@ -393,7 +401,7 @@ func (db *DB) commitBatch(first *op) {
 		if o == nil {
 			break
 		}
-		err, fatal := db.runInSavepoint(tx, o)
+		err, fatal := db.runInSavepoint(conn, tx, o)
 		switch {
 		case fatal != nil:
 			broken = fatal
@@ -420,15 +428,17 @@ func (db *DB) commitBatch(first *op) {
 }
 
 // withTx returns the context o's fn runs with: the caller's values, not its cancellation
-// (a shared transaction must not be cut short by one caller), tx, and o for AfterCommit.
-func withTx(o *op, tx *sql.Tx) context.Context {
+// (a shared transaction must not be cut short by one caller), tx and the connection it
+// runs on, and o for AfterCommit.
+func withTx(o *op, conn *sql.Conn, tx *sql.Tx) context.Context {
 	ctx := context.WithValue(context.WithoutCancel(o.ctx), txKey{}, tx)
+	ctx = context.WithValue(ctx, connKey{}, conn)
 	return context.WithValue(ctx, opKey{}, o)
 }
 
 // runInSavepoint runs o.fn in a savepoint of tx. It returns fn's error, after undoing
 // fn's writes, and a fatal error when tx itself can no longer be used.
-func (db *DB) runInSavepoint(tx *sql.Tx, o *op) (err, fatal error) {
+func (db *DB) runInSavepoint(conn *sql.Conn, tx *sql.Tx, o *op) (err, fatal error) {
 	if err := o.ctx.Err(); err != nil {
 		return err, nil // the caller gave up before we started: do nothing
 	}
@@ -436,7 +446,7 @@ func (db *DB) runInSavepoint(tx *sql.Tx, o *op) (err, fatal error) {
 	if _, err := db.execTx(bg, tx, "SAVEPOINT op"); err != nil {
 		return nil, fmt.Errorf("savepoint: %w", err)
 	}
-	err = callSafely(withTx(o, tx), o.fn)
+	err = callSafely(withTx(o, conn, tx), o.fn)
 	if err != nil {
 		o.after = nil // its writes are undone, so is what was to follow them
 		if _, rerr := db.execTx(bg, tx, "ROLLBACK TO SAVEPOINT op"); rerr != nil {

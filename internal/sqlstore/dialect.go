@@ -2,11 +2,13 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"strconv"
 	"strings"
 	"sync"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -72,6 +74,9 @@ type dialect struct {
 	// sequencer's UPDATE (PostgreSQL, where a later id can commit first). The sequencer
 	// then only hashes the entries past the latest checkpoint: see Audit.Pending.
 	indexAtAppend bool
+	// copyRows streams rows into a table on the connection of the write transaction in
+	// ctx (PostgreSQL's COPY; see DB.insertRows), nil where the dialect has no such thing.
+	copyRows func(ctx context.Context, conn *sql.Conn, table string, cols []string, rows pgx.CopyFromSource) error
 }
 
 var sqliteDialect = dialect{
@@ -159,6 +164,7 @@ var postgresDialect = dialect{
 	foldsWrites: true,
 	tablesSQL:   "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
 	snapshots:   copySnapshots{},
+	copyRows:    copyPgx,
 }
 
 var rebound sync.Map // query with ? → query with $n

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,13 @@ func TestInternalErrorsSayWhere(t *testing.T) {
 
 func TestDuplicateIsConflict(t *testing.T) {
 	target := []bulk.Target{{Ord: 1, Account: "a1", Sanction: "s-9"}}
+	// Batches this size are copied on PostgreSQL (DB.insertRows): a clash says the same.
+	var batch []*enforce.Sanction
+	var targets []bulk.Target
+	for i := range 100 {
+		batch = append(batch, sanction(fmt.Sprintf("c-%03d", i)))
+		targets = append(targets, bulk.Target{Ord: int64(i + 1), Account: "a1", Sanction: fmt.Sprintf("c-%03d", i)})
+	}
 	delivery := &notify.Delivery{ID: "d-1", Webhook: "w", Event: "e", EventType: "t", Account: "a1", Outcome: "delivered", At: time.Now()}
 	tests := []struct {
 		name  string
@@ -59,6 +67,12 @@ func TestDuplicateIsConflict(t *testing.T) {
 		}, "a sanction of the batch exists already"},
 		{"bulk target", func(ctx context.Context, db *sqlstore.DB) error {
 			return db.BulkActions().AddTargets(ctx, "b-1", target)
+		}, "a row of bulk_targets with the same (action, ord) exists already"},
+		{"copied sanction batch", func(ctx context.Context, db *sqlstore.DB) error {
+			return db.Sanctions().InsertMany(ctx, batch, 10)
+		}, "a sanction of the batch exists already"},
+		{"copied bulk targets", func(ctx context.Context, db *sqlstore.DB) error {
+			return db.BulkActions().AddTargets(ctx, "b-2", targets)
 		}, "a row of bulk_targets with the same (action, ord) exists already"},
 		{"webhook delivery", func(ctx context.Context, db *sqlstore.DB) error {
 			return db.Webhooks().Record(ctx, "me", delivery, 0)

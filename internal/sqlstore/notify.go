@@ -21,19 +21,11 @@ const noticeChunk = 500
 
 func (s *Notices) Insert(ctx context.Context, ns ...*notify.Notice) (err error) {
 	defer wrapErr(&err, "sqlstore.Notices.Insert", "")
-	args := make([]any, 0, 8*min(len(ns), noticeChunk))
-	for start := 0; start < len(ns); start += noticeChunk {
-		chunk := ns[start:min(start+noticeChunk, len(ns))]
-		args = args[:0]
-		for _, n := range chunk {
-			args = append(args, n.ID, n.Account, string(n.Event), n.Sanction, n.Locale, n.Subject, n.Body, nanos(n.CreatedAt))
-		}
-		if _, err := s.db.exec(ctx, "INSERT INTO notices (id, account, event, sanction, locale, subject, body, created_at) VALUES "+
-			placeholders(len(chunk), 8), args...); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.db.insertRows(ctx, "notices", []string{"id", "account", "event", "sanction", "locale", "subject", "body", "created_at"}, noticeChunk, len(ns),
+		func(dst []any, i int) ([]any, error) {
+			n := ns[i]
+			return append(dst, n.ID, n.Account, string(n.Event), n.Sanction, n.Locale, n.Subject, n.Body, nanos(n.CreatedAt)), nil
+		})
 }
 
 func (s *Notices) List(ctx context.Context, account, after string, limit int) (_ []*notify.Notice, err error) {

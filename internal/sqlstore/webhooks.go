@@ -33,14 +33,18 @@ func (s *Webhooks) Enqueue(ctx context.Context, events ...*notify.Event) (err er
 		return err
 	}
 	first := last - int64(len(events)) + 1
-	args := make([]any, 0, 6*len(events))
 	for i, e := range events {
 		e.Seq = first + int64(i)
-		args = append(args, e.Seq, e.ID, e.Type, e.Account, nanos(e.Time), string(e.Data))
 	}
-	_, err = s.db.exec(ctx, "INSERT INTO outbox (seq, id, type, account, time, data) VALUES "+placeholders(len(events), 6), args...)
-	return err
+	return s.db.insertRows(ctx, "outbox", []string{"seq", "id", "type", "account", "time", "data"}, outboxChunk, len(events), func(dst []any, i int) ([]any, error) {
+		e := events[i]
+		return append(dst, e.Seq, e.ID, e.Type, e.Account, nanos(e.Time), string(e.Data)), nil
+	})
 }
+
+// outboxChunk is how many events one INSERT writes: 6 columns × 2,000 rows stays under
+// both databases' limits on bound parameters.
+const outboxChunk = 2000
 
 func (s *Webhooks) Subscribed(ctx context.Context) (_ map[string]bool, err error) {
 	defer wrapErr(&err, "sqlstore.Webhooks.Subscribed", "")
